@@ -1,0 +1,32 @@
+// npm run bench [-- --json] [NAME-FILTER...]: runs every benchmark (or those whose name
+// contains a filter) and prints a table, or JSON with --json.
+import {renderTable} from '../src/ui/table.js'
+import {formatBytes} from '../src/ui/units.js'
+import {type BenchResult, type Benchmark, runBenchmark} from './harness.js'
+import {startup} from './suites/startup.js'
+
+const all: Benchmark[] = [...startup]
+
+const args = process.argv.slice(2)
+const json = args.includes('--json')
+const filters = args.filter((a) => a !== '--json')
+const chosen = all.filter((b) => filters.length === 0 || filters.some((f) => b.name.includes(f)))
+
+const results: BenchResult[] = []
+for (const b of chosen) {
+  if (!json) process.stderr.write(`running ${b.name} (${b.runs} runs each)...\n`)
+  results.push(runBenchmark(b))
+}
+
+if (json) {
+  process.stdout.write(`${JSON.stringify({results}, null, 2)}\n`)
+} else {
+  const ms = (s: number): string => `${(s * 1000).toFixed(1)} ms`
+  const range = (m: BenchResult['subject']): string => `${ms(m.minSeconds)}-${ms(m.maxSeconds)}`
+  process.stdout.write(await renderTable(
+    ['benchmark', 'fvm median', 'fvm min-max', 'fvm peak', 'anchor', 'anchor median', 'anchor min-max', 'anchor peak', 'ratio', 'target'],
+    results.map((r) => [r.name, ms(r.subject.medianSeconds), range(r.subject), formatBytes(r.subject.peakRssKiB * 1024),
+      r.anchor.label, ms(r.anchor.medianSeconds), range(r.anchor), formatBytes(r.anchor.peakRssKiB * 1024),
+      `${r.ratio.toFixed(2)}x`, r.maxRatio === undefined ? '-' : `<= ${r.maxRatio}x ${r.withinTarget ? 'ok' : 'MISSED'}`]),
+  ))
+}

@@ -1,0 +1,62 @@
+// fvm.yaml: the instance's identity and settings. Its presence is what makes a
+// directory an fvm home, so it is written last and atomically.
+import fs from 'node:fs'
+import path from 'node:path'
+import {parse, stringify} from 'yaml'
+import {FvmError} from '../errors.js'
+import {nameProblem} from './names.js'
+import {writeFileAtomic} from './private-files.js'
+
+export const CONFIG_FILE = 'fvm.yaml'
+export const POOL_DIR = 'pool'
+export const CONFIG_VERSION = 1
+
+export interface InstanceConfig {
+  version: typeof CONFIG_VERSION
+  uuid: string
+  name: string
+  created: string
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+export function configPath(home: string): string {
+  return path.join(home, CONFIG_FILE)
+}
+
+export function readConfig(home: string): InstanceConfig {
+  const file = configPath(home)
+  let text: string
+  try {
+    text = fs.readFileSync(file, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new FvmError('notFound', `no fvm instance at "${home}"`, {hint: 'run "fvm init" or pass --home'})
+    }
+    throw error
+  }
+  let value: unknown
+  try {
+    value = parse(text)
+  } catch (error) {
+    throw new FvmError('corrupt', `"${file}" is not valid YAML: ${(error as Error).message.split('\n')[0]}`)
+  }
+  return validateConfig(value, file)
+}
+
+function validateConfig(value: unknown, file: string): InstanceConfig {
+  const c = value as Partial<InstanceConfig> | null
+  const bad = (what: string): never => {
+    throw new FvmError('corrupt', `"${file}": ${what}`)
+  }
+  if (c === null || typeof c !== 'object') return bad('not a mapping')
+  if (c.version !== CONFIG_VERSION) return bad(`unsupported version ${String(c.version)} (this fvm reads ${CONFIG_VERSION})`)
+  if (typeof c.uuid !== 'string' || !UUID.test(c.uuid)) return bad('uuid missing or malformed')
+  if (typeof c.name !== 'string' || nameProblem(c.name)) return bad('instance name missing or invalid')
+  if (typeof c.created !== 'string') return bad('created missing')
+  return {version: c.version, uuid: c.uuid, name: c.name, created: c.created}
+}
+
+export function writeConfig(home: string, config: InstanceConfig): void {
+  writeFileAtomic(configPath(home), `# fvm instance; see "man fvm"\n${stringify(config)}`)
+}

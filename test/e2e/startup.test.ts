@@ -1,0 +1,40 @@
+// Start-up stays light: a command loads only what it uses; prompts, spinners,
+// tables and subprocess helpers load on first use.
+import {expect} from 'chai'
+import {spawnSync} from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import {fvmBin, tempDir} from '../support/cli.js'
+import {repoRoot} from '../support/tools.js'
+
+const HEAVY = ['@inquirer', 'ora', 'cli-table3', 'execa']
+
+function loadedPackages(args: string[], dir: string): Set<string> {
+  const trace = path.join(dir, 'trace.txt')
+  fs.writeFileSync(trace, '')
+  const r = spawnSync(process.execPath, ['--import', path.join(repoRoot, 'test/support/trace-imports.mjs'), fvmBin, ...args],
+    {encoding: 'utf8', env: {...process.env, FVM_TRACE_IMPORTS: trace}})
+  expect(r.error).to.equal(undefined)
+  const names = fs.readFileSync(trace, 'utf8').split('\n')
+    .map((url) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1])
+    .filter((n): n is string => n !== undefined)
+  return new Set(names.map((n) => (n.startsWith('@inquirer') ? '@inquirer' : n)))
+}
+
+describe('start-up cost', () => {
+  let dir: string
+  beforeEach(() => {
+    dir = tempDir()
+  })
+  afterEach(() => fs.rmSync(dir, {recursive: true, force: true}))
+
+  it('fvm --version loads no library at all', () => {
+    expect([...loadedPackages(['--version'], dir)]).to.deep.equal([])
+  })
+
+  it('fvm init loads none of the interactive or subprocess libraries', () => {
+    const loaded = loadedPackages(['init', '--home', path.join(dir, 'h')], dir)
+    expect(loaded.has('@oclif/core'), 'the trace works').to.equal(true)
+    for (const lib of HEAVY) expect(loaded.has(lib), `${lib} was loaded`).to.equal(false)
+  })
+})
