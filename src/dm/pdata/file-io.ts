@@ -1,0 +1,82 @@
+// The one small file interface all pool I/O goes through. Synchronous on purpose:
+// Node's sync fs calls are faster for 4 KiB block I/O and keep the btree code simple.
+// Tests swap in fault-injecting implementations.
+import fs from 'node:fs'
+
+export interface PoolFile {
+  readonly path: string
+  /** Reads into buf at a byte position; returns the number of bytes read (short at end of file). */
+  pread(buf: Buffer, position: number): number
+  /** Writes all of buf at a byte position. */
+  pwrite(buf: Buffer, position: number): void
+  fsync(): void
+  fdatasync(): void
+  size(): number
+  truncate(length: number): void
+  close(): void
+}
+
+export type OpenFlags = 'r' | 'r+' | 'wx'
+
+export interface FileSystem {
+  /** 'wx' creates a new file for reading and writing (failing if it exists), mode 0600 whatever the umask. */
+  open(path: string, flags: OpenFlags): PoolFile
+  rename(from: string, to: string): void
+  unlink(path: string): void
+  exists(path: string): boolean
+}
+
+const FILE_MODE = 0o600
+
+class NodePoolFile implements PoolFile {
+  constructor(
+    readonly path: string,
+    private readonly fd: number,
+  ) {}
+
+  pread(buf: Buffer, position: number): number {
+    let done = 0
+    while (done < buf.length) {
+      const n = fs.readSync(this.fd, buf, done, buf.length - done, position + done)
+      if (n === 0) break
+      done += n
+    }
+    return done
+  }
+
+  pwrite(buf: Buffer, position: number): void {
+    let done = 0
+    while (done < buf.length) done += fs.writeSync(this.fd, buf, done, buf.length - done, position + done)
+  }
+
+  fsync(): void {
+    fs.fsyncSync(this.fd)
+  }
+
+  fdatasync(): void {
+    fs.fdatasyncSync(this.fd)
+  }
+
+  size(): number {
+    return fs.fstatSync(this.fd).size
+  }
+
+  truncate(length: number): void {
+    fs.ftruncateSync(this.fd, length)
+  }
+
+  close(): void {
+    fs.closeSync(this.fd)
+  }
+}
+
+export const nodeFileSystem: FileSystem = {
+  open(path, flags) {
+    const fd = fs.openSync(path, flags === 'wx' ? 'wx+' : flags, FILE_MODE)
+    if (flags === 'wx') fs.fchmodSync(fd, FILE_MODE)
+    return new NodePoolFile(path, fd)
+  },
+  rename: (from, to) => fs.renameSync(from, to),
+  unlink: (path) => fs.unlinkSync(path),
+  exists: (path) => fs.existsSync(path),
+}

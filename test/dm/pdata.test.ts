@@ -1,0 +1,211 @@
+import {expect} from 'chai'
+import {FvmError} from '../../src/errors.js'
+import {BlockCache} from '../../src/dm/pdata/block-cache.js'
+import {Btree} from '../../src/dm/pdata/btree.js'
+import {checkTree, type TreeCheckContext, WalkedNodes} from '../../src/dm/pdata/btree-check.js'
+import {diffTrees} from '../../src/dm/pdata/btree-diff.js'
+import type {ValueType} from '../../src/dm/pdata/btree-types.js'
+import {blockChecksum, crc32c, SALT} from '../../src/dm/pdata/crc32c.js'
+import {FAILPOINT_NAMES, failpointFromSpec} from '../../src/dm/pdata/failpoints.js'
+import {nodeFileSystem} from '../../src/dm/pdata/file-io.js'
+import {RefCounter} from '../../src/dm/pdata/ref-counter.js'
+import {bitmapFindFree, bitmapFreeSummary, bitmapGet, bitmapSet, ENTRIES_PER_BITMAP} from '../../src/dm/pdata/space-map-format.js'
+import {MetadataSpaceMap} from '../../src/dm/pdata/space-map-metadata.js'
+import {TransactionManager} from '../../src/dm/pdata/transaction-manager.js'
+import {blockTimeType} from '../../src/dm/thin/block-time.js'
+import {cleanupScratchDirs, prng, scratchDir} from './helpers.js'
+
+describe('dm pdata', () => {
+  after(cleanupScratchDirs)
+
+  describe('crc32c', () => {
+    it('is standard CRC-32C', () => {
+      expect(crc32c(Buffer.from('123456789'))).to.equal(0xe3069283)
+      const long = Buffer.alloc(1000, 7)
+      expect(crc32c(long)).to.equal(crc32c(Buffer.from(long)))
+    })
+
+    it('seals blocks with the inverted CRC XOR the block type salt', () => {
+      const block = Buffer.alloc(4096)
+      for (let i = 0; i < block.length; i++) block[i] = (i * 31) & 0xff
+      const expected = (crc32c(block.subarray(4)) ^ 0xffffffff ^ SALT.btreeNode) >>> 0
+      expect(blockChecksum(block, SALT.btreeNode)).to.equal(expected)
+    })
+  })
+
+  describe('failpoints', () => {
+    it('parses name and name:N, and rejects anything else', () => {
+      for (const name of FAILPOINT_NAMES) {
+        expect(failpointFromSpec(name)).to.be.a('function')
+        expect(failpointFromSpec(`${name}:3`)).to.be.a('function')
+      }
+      for (const bad of ['nope', 'commit.afterDataSync:0', 'commit.afterDataSync:x', '']) {
+        expect(() => failpointFromSpec(bad)).to.throw(FvmError, /bad failpoint/)
+      }
+    })
+
+    it('stays quiet for other names and before the Nth hit', () => {
+      const fp = failpointFromSpec('commit.afterMetadataSync:3')
+      fp('commit.afterMetadataSync')
+      fp('commit.afterMetadataSync')
+      for (let i = 0; i < 5; i++) fp('commit.afterDataSync')
+    })
+  })
+
+  describe('bitmaps', () => {
+    it('uses the kernel bit order (format §5.1)', () => {
+      const bm = Buffer.alloc(4096)
+      bitmapSet(bm, 0, 1)
+      expect(bm[16]).to.equal(0x02)
+      bitmapSet(bm, 0, 2)
+      expect(bm[16]).to.equal(0x01)
+      bitmapSet(bm, 0, 0)
+      bitmapSet(bm, 7, 3)
+      expect(bm.readUInt32LE(16)).to.equal(0xc000)
+      for (let i = 100; i < 110; i++) bitmapSet(bm, i, 2)
+      expect(bm.readUInt32LE(16 + 24)).to.equal(0x05555500)
+      expect(bitmapGet(bm, 7)).to.equal(3)
+      expect(bitmapGet(bm, 105)).to.equal(2)
+    })
+
+    it('finds and counts free entries', () => {
+      const bm = Buffer.alloc(4096)
+      for (let i = 0; i < 1000; i++) bitmapSet(bm, i, 1 + (i % 3))
+      expect(bitmapFindFree(bm, 0, ENTRIES_PER_BITMAP)).to.equal(1000)
+      expect(bitmapFindFree(bm, 0, 1000)).to.equal(-1)
+      bitmapSet(bm, 517, 0)
+      expect(bitmapFindFree(bm, 3, 1000)).to.equal(517)
+      expect(bitmapFreeSummary(bm)).to.deep.equal({nrFree: ENTRIES_PER_BITMAP - 999, firstFree: 517})
+    })
+  })
+
+  describe('block_time', () => {
+    it('packs (block << 24) | time with exact 40-bit blocks', () => {
+      const buf = Buffer.alloc(8)
+      blockTimeType.write(buf, 0, {dataBlock: 100, time: 0})
+      expect([...buf]).to.deep.equal([0, 0, 0, 0x64, 0, 0, 0, 0])
+      blockTimeType.write(buf, 0, {dataBlock: 7, time: 1})
+      expect([...buf]).to.deep.equal([1, 0, 0, 7, 0, 0, 0, 0])
+      for (const v of [{dataBlock: 2 ** 40 - 1, time: 2 ** 24 - 1}, {dataBlock: 2 ** 33 + 5, time: 77}]) {
+        blockTimeType.write(buf, 0, v)
+        expect(blockTimeType.read(buf, 0)).to.deep.equal(v)
+        expect(buf.readBigUInt64LE(0)).to.equal((BigInt(v.dataBlock) << 24n) | BigInt(v.time))
+      }
+    })
+  })
+
+  describe('btree', () => {
+    /** A transaction over a scratch metadata file, and a checker for what it builds. */
+    function store(): {tm: TransactionManager; validate: (root: number, vt: ValueType<unknown>) => number} {
+      const file = nodeFileSystem.open(`${scratchDir()}/meta`, 'wx')
+      file.truncate(4096 * 4096)
+      const cache = new BlockCache(file, 4096, 64)
+      const sm = MetadataSpaceMap.create(cache, 4096)
+      sm.allocate()
+      const tm = new TransactionManager(cache, sm)
+      const validate = (root: number, vt: ValueType<unknown>): number => {
+        const problems: string[] = []
+        const ctx: TreeCheckContext = {cache, metadataRefs: new RefCounter(4096), walked: new WalkedNodes(4096), fatal: (m) => problems.push(m)}
+        const n = checkTree(ctx, root, {name: 'tree', kind: 'test', valueSize: vt.size})
+        expect(problems).to.deep.equal([])
+        return n
+      }
+      return {tm, validate}
+    }
+
+    const types: [string, ValueType<number>][] = [
+      ['8-byte', {size: 8, read: (b, o) => b.readUInt32LE(o), write: (b, o, v) => void b.writeUInt32LE(v, o)}],
+      ['24-byte', {size: 24, read: (b, o) => b.readUInt32LE(o + 20), write: (b, o, v) => void b.writeUInt32LE(v, o + 20)}],
+      ['16-byte', {size: 16, read: (b, o) => b.readUInt32LE(o + 8), write: (b, o, v) => void b.writeUInt32LE(v, o + 8)}],
+      ['4-byte', {size: 4, read: (b, o) => b.readUInt32LE(o), write: (b, o, v) => void b.writeUInt32LE(v, o)}],
+    ]
+
+    for (const [name, vt] of types) {
+      it(`keeps ${name} trees valid through random inserts and removes`, () => {
+        const {tm, validate} = store()
+        const tree = new Btree(tm, vt)
+        const model = new Map<number, number>()
+        const random = prng(name.length)
+        let root = tree.empty()
+        for (let round = 0; round < 4; round++) {
+          for (let i = 0; i < 3000; i++) {
+            const k = random(20000)
+            const {root: r, old} = tree.insert(root, k, i)
+            expect(old).to.equal(model.get(k))
+            root = r
+            model.set(k, i)
+          }
+          expect(validate(root, vt)).to.equal(model.size)
+          for (let i = 0; i < 2600; i++) {
+            const k = random(20000)
+            const {root: r, old} = tree.remove(root, k)
+            expect(old).to.equal(model.get(k))
+            root = r
+            model.delete(k)
+          }
+          expect(validate(root, vt)).to.equal(model.size)
+          tm.trim()
+        }
+        const sorted = [...model].sort((a, b) => a[0] - b[0])
+        expect([...tree.entries(root)].map((e) => [e.key, e.value])).to.deep.equal(sorted)
+        expect([...tree.entries(root, 10000)].map((e) => e.key)).to.deep.equal(sorted.map(([k]) => k).filter((k) => k >= 10000))
+        for (const [k] of sorted) root = tree.remove(root, k).root
+        expect(validate(root, vt)).to.equal(0)
+      })
+
+      it(`bulk loads ${name} trees of every awkward size at or above the minimum fill`, () => {
+        const {tm, validate} = store()
+        const tree = new Btree(tm, vt)
+        for (const n of [0, 1, 83, 252, 253, 336, 337, 505, 4000, 64_000]) {
+          const b = tree.builder()
+          for (let k = 0; k < n; k++) b.add(k * 3, k)
+          const root = b.finish()
+          expect(validate(root, vt), `${n} entries`).to.equal(n)
+          expect(tree.lookup(root, (n - 1) * 3)).to.equal(n === 0 ? undefined : n - 1)
+          tree.delete(root)
+        }
+        expect(() => {
+          const b = tree.builder()
+          b.add(5, 0)
+          b.add(5, 1)
+        }).to.throw(FvmError, /keys out of order/)
+      })
+    }
+
+    it('diffs two trees reading only what is not shared', () => {
+      const {tm} = store()
+      const vt = types[0][1]
+      const tree = new Btree(tm, vt)
+      const b = tree.builder()
+      for (let k = 0; k < 50_000; k++) b.add(k, k)
+      const base = b.finish()
+      tm.inc(base)
+      let changed = base
+      for (const k of [7, 20_000, 20_001, 49_999]) changed = tree.insert(changed, k, -1 >>> 0).root
+      changed = tree.remove(changed, 30_000).root
+      changed = tree.insert(changed, 60_000, 1).root
+      let reads = 0
+      const counting = {read: (blk: number, kind: Parameters<typeof tm.read>[1]) => (reads++, tm.read(blk, kind))}
+      const diffs = [...diffTrees(counting, vt, base, changed, {same: (x, y) => x === y})]
+      expect(diffs.map((d) => [d.key, d.left, d.right])).to.deep.equal([
+        [7, 7, 4294967295],
+        [20_000, 20_000, 4294967295],
+        [20_001, 20_001, 4294967295],
+        [30_000, 30_000, undefined],
+        [49_999, 49_999, 4294967295],
+        [60_000, undefined, 1],
+      ])
+      expect(reads).to.be.below(40)
+      expect([...diffTrees(tm, vt, base, changed, {same: (x, y) => x === y, includeSame: true})]).to.have.length(50_001)
+    })
+
+    it('appends sequential keys into 2/3-full nodes', () => {
+      const {tm, validate} = store()
+      const tree = new Btree(tm, types[0][1])
+      let root = tree.empty()
+      for (let k = 0; k < 50_000; k++) root = tree.insert(root, k, k).root
+      expect(validate(root, types[0][1])).to.equal(50_000)
+      expect(tm.sm.nrAllocated).to.be.below(50_000 / 160)
+    })
+  })
+})
