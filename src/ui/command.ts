@@ -5,7 +5,7 @@ import {Command, Errors} from '@oclif/core'
 import {colorFor} from './color.js'
 import {describeFailure, renderFailure} from './failure.js'
 
-export abstract class FvmCommand<T extends object> extends Command {
+export abstract class FvmCommand<T extends object | void> extends Command {
   static override enableJsonFlag = true
 
   public abstract override run(): Promise<T>
