@@ -3,9 +3,10 @@
 import {renderTable} from '../src/ui/table.js'
 import {formatBytes} from '../src/ui/units.js'
 import {type BenchResult, type Benchmark, runBenchmark} from './harness.js'
+import {engineBenchmarks} from './suites/engine.js'
 import {startup} from './suites/startup.js'
 
-const all: Benchmark[] = [...startup]
+const all: Benchmark[] = [...startup, ...engineBenchmarks()]
 
 const args = process.argv.slice(2)
 const json = args.includes('--json')
