@@ -7,7 +7,8 @@ import {dumpPool} from '../dm/thin/xml-dump.js'
 import {MetadataXmlWriter, type TextSink} from '../dm/thin/xml-emit.js'
 import {type RestoreSummary, restorePoolFromXml} from '../dm/thin/xml-restore.js'
 import {FvmError} from '../errors.js'
-import {type PoolOptions, type PoolReport, poolStatus} from './pool.js'
+import {type PoolOptions, type PoolReport, poolStatus, withPoolLock} from './pool.js'
+import {lockPool} from './pool-lock.js'
 import {mkdirPrivate} from './private-files.js'
 
 const CHUNK_BYTES = 1 << 20
@@ -50,14 +51,15 @@ export interface RestoreReport extends PoolReport {
  */
 export function restorePool(o: PoolOptions & {input: string}): RestoreReport {
   const target = poolPaths(o.pool)
-  if (fs.existsSync(target.metadata) || fs.existsSync(target.data)) {
-    throw new FvmError('conflict', `pool "${o.pool}" already exists`, {hint: 'restore into a new directory'})
-  }
   const fd = openInput(o.input)
   mkdirPrivate(o.pool)
+  const release = lockPool(o.pool, o.fs)
   const staging = path.join(o.pool, `.restore-${process.pid}`)
   let restored: RestoreSummary
   try {
+    if (fs.existsSync(target.metadata) || fs.existsSync(target.data)) {
+      throw new FvmError('conflict', `pool "${o.pool}" already exists`, {hint: 'restore into a new directory'})
+    }
     mkdirPrivate(staging)
     restored = restorePoolFromXml(staging, fileChunks(fd), {fs: o.fs, failpoint: o.failpoint})
     const staged = poolPaths(staging)
@@ -66,16 +68,19 @@ export function restorePool(o: PoolOptions & {input: string}): RestoreReport {
   } finally {
     if (fd !== 0) fs.closeSync(fd)
     fs.rmSync(staging, {recursive: true, force: true})
+    release()
   }
   return {...poolStatus(o), restored}
 }
 
 /** Writes the pool's metadata as thin_dump 0.9 prints it. */
 export function dumpPoolXml(o: PoolOptions, sink: TextSink): void {
-  const pool = ThinPool.open(o.pool, {fs: o.fs, readOnly: true, allowNeedsCheck: true})
-  try {
-    dumpPool(pool, new MetadataXmlWriter(sink))
-  } finally {
-    pool.close()
-  }
+  withPoolLock(o, () => {
+    const pool = ThinPool.open(o.pool, {fs: o.fs, readOnly: true, allowNeedsCheck: true})
+    try {
+      dumpPool(pool, new MetadataXmlWriter(sink))
+    } finally {
+      pool.close()
+    }
+  })
 }

@@ -7,6 +7,7 @@ import {type CheckReport, checkMetadata} from '../dm/thin/check.js'
 import {poolPaths} from '../dm/thin/pool-layout.js'
 import {type PoolStatus, ThinPool} from '../dm/thin/thin-pool.js'
 import {FvmError} from '../errors.js'
+import {lockPool} from './pool-lock.js'
 import {mkdirPrivate} from './private-files.js'
 
 export interface PoolOptions {
@@ -23,16 +24,29 @@ export interface PoolReport extends Omit<PoolStatus, 'heldRoot' | 'readOnly'> {
   heldRoot: number | null
 }
 
-/** Opens the pool, runs fn, commits what it changed, and always closes. */
-export function withPool<T>(o: PoolOptions, fn: (pool: ThinPool) => T, readOnly = false): T {
-  const pool = ThinPool.open(o.pool, {fs: o.fs, failpoint: o.failpoint, readOnly})
+/** Runs fn holding the pool's lock (readers too: a writer may reuse blocks a reader still sees). */
+export function withPoolLock<T>(o: PoolOptions, fn: () => T): T {
+  if (!fs.existsSync(poolPaths(o.pool).metadata)) throw new FvmError('notFound', `no pool at "${o.pool}"`)
+  const release = lockPool(o.pool, o.fs)
   try {
-    const result = fn(pool)
-    if (!readOnly) pool.commit()
-    return result
+    return fn()
   } finally {
-    pool.close()
+    release()
   }
+}
+
+/** Opens the pool under its lock, runs fn, commits what it changed, and always closes. */
+export function withPool<T>(o: PoolOptions, fn: (pool: ThinPool) => T, readOnly = false): T {
+  return withPoolLock(o, () => {
+    const pool = ThinPool.open(o.pool, {fs: o.fs, failpoint: o.failpoint, readOnly})
+    try {
+      const result = fn(pool)
+      if (!readOnly) pool.commit()
+      return result
+    } finally {
+      pool.close()
+    }
+  })
 }
 
 function report(pool: ThinPool): PoolReport {
@@ -43,11 +57,16 @@ function report(pool: ThinPool): PoolReport {
 
 export function formatPool(o: PoolOptions & {dataBlocks: number, dataBlockSize?: number}): PoolReport {
   mkdirPrivate(o.pool)
-  const pool = ThinPool.format(o.pool, {dataBlocks: o.dataBlocks, dataBlockSize: o.dataBlockSize, fs: o.fs, failpoint: o.failpoint})
+  const release = lockPool(o.pool, o.fs)
   try {
-    return report(pool)
+    const pool = ThinPool.format(o.pool, {dataBlocks: o.dataBlocks, dataBlockSize: o.dataBlockSize, fs: o.fs, failpoint: o.failpoint})
+    try {
+      return report(pool)
+    } finally {
+      pool.close()
+    }
   } finally {
-    pool.close()
+    release()
   }
 }
 
@@ -77,7 +96,5 @@ export interface PoolCheckReport extends CheckReport {
 
 /** Verifies the metadata as the strict thin_check does; `ok` is false only for real damage (leaks are not). */
 export function checkPool(o: PoolOptions & {maxIssues?: number}): PoolCheckReport {
-  const {metadata} = poolPaths(o.pool)
-  if (!fs.existsSync(metadata)) throw new FvmError('notFound', `no pool at "${o.pool}"`)
-  return {pool: o.pool, ...checkMetadata(metadata, {fs: o.fs, maxIssues: o.maxIssues})}
+  return withPoolLock(o, () => ({pool: o.pool, ...checkMetadata(poolPaths(o.pool).metadata, {fs: o.fs, maxIssues: o.maxIssues})}))
 }

@@ -1,6 +1,10 @@
 // Thin-device plumbing: create, snapshot, delete, list and read mappings, by device id.
+import fs from 'node:fs'
+import {poolPaths} from '../dm/thin/pool-layout.js'
 import {MAX_DEVICE_ID, type Mapping, type ThinDevice, ThinPool} from '../dm/thin/thin-pool.js'
+import {FvmError} from '../errors.js'
 import {type PoolOptions, parseCount, withPool} from './pool.js'
+import {lockPool} from './pool-lock.js'
 
 export function parseDeviceId(text: string): number {
   return parseCount(text, 'device id', MAX_DEVICE_ID)
@@ -37,21 +41,27 @@ export interface DeviceMappings {
   mappings: Generator<Mapping, void, undefined>
 }
 
-/** Opens the pool read-only for a streamed walk of one device's mappings. */
+/** Opens the pool read-only, under its lock, for a streamed walk of one device's mappings. */
 export function thinMappings(o: PoolOptions & {id: number}): DeviceMappings {
-  const pool = ThinPool.open(o.pool, {fs: o.fs, readOnly: true})
+  if (!fs.existsSync(poolPaths(o.pool).metadata)) throw new FvmError('notFound', `no pool at "${o.pool}"`)
+  const release = lockPool(o.pool, o.fs)
+  let pool: ThinPool | undefined
   let device: ThinDevice
   try {
+    pool = ThinPool.open(o.pool, {fs: o.fs, readOnly: true})
     device = pool.details(o.id)
   } catch (error) {
-    pool.close()
+    pool?.close()
+    release()
     throw error
   }
+  const open = pool
   function* walk(): Generator<Mapping, void, undefined> {
     try {
-      yield* pool.mappings(o.id)
+      yield* open.mappings(o.id)
     } finally {
-      pool.close()
+      open.close()
+      release()
     }
   }
   return {device, mappings: walk()}

@@ -122,6 +122,21 @@ describe('fvm plumbing (end to end)', function () {
     expect(thinTools.check(meta, 'v1').status).to.not.equal(0)
   })
 
+  it('one process at a time: a held lock refuses with the conflict code, a dead owner\'s lock is taken over', () => {
+    ok('pool', 'format', '--pool', pool, '--data-blocks', '64')
+    const lock = path.join(pool, 'lock')
+    fs.writeFileSync(lock, `${process.pid}\n`)
+    const busy = plumbing('thin', 'create', '--pool', pool, '1')
+    expect(busy.status).to.equal(4)
+    expect((busy.json.error as Json).message).to.equal(`pool "${pool}" is busy: process ${process.pid} holds its lock`)
+    // Readers wait their turn too: a writer may reuse blocks a reader still sees.
+    expect(plumbing('thin', 'list', '--pool', pool).status).to.equal(4)
+    // A pid that cannot be alive: beyond the kernel's pid_max.
+    fs.writeFileSync(lock, '4194305\n')
+    expect(ok('thin', 'create', '--pool', pool, '1')).to.include({id: 1})
+    expect(fs.readdirSync(pool).sort()).to.deep.equal(['data', 'metadata'])
+  })
+
   describe('bad input: a clear error, the documented code, nothing changed', () => {
     const cases: [string, string[], number, RegExp][] = [
       ['device id out of range', ['thin', 'create', '1'.padEnd(9, '0')], 2, /device id/],
