@@ -13,5 +13,13 @@ step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain" >&2; "$@"; }
 step fvm --version
 step fvm init --home "$home" --name quickstart
 step fvm init --home "$home" --json || true
+pool=$(dirname "$home")/pool
+step fvm plumbing pool format --pool "$pool" --data-blocks 16384
+step fvm plumbing thin create --pool "$pool" 1
+step fvm plumbing thin snap --pool "$pool" 2 1
+step fvm plumbing thin list --pool "$pool"
+step fvm plumbing pool check --pool "$pool"
+step fvm plumbing pool dump --pool "$pool"
+if command -v thin_check >/dev/null; then step thin_check "$pool/metadata"; fi
 step fvm --help
 printf '\nquickstart: done (the instance in %s is removed on exit)\n' "$home" >&2
