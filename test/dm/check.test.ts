@@ -157,7 +157,7 @@ describe('dm check', function () {
       img.seal(0, SALT.superblock)
     })
     expect(high).to.deep.include({ok: true, clean: false, fatal: 0})
-    expect(high.issues.map((i) => i.message)).to.include('data block 1000: reference count 1, but only 0 references (leaked)')
+    expect(high.issues.map((i) => i.message)).to.include('data block 1000: reference count 1, but nothing references it (leaked)')
   })
 
   it('reports a metadata block that is in use but counted free', () => {
