@@ -1,5 +1,6 @@
 // fvm.yaml: the instance's identity and settings. Its presence is what makes a
-// directory an fvm home, so it is written last and atomically.
+// directory an fvm home; it is written first (atomically) and the pool and catalog it
+// describes are made after it, by whatever command finds them missing.
 import fs from 'node:fs'
 import path from 'node:path'
 import {parse, stringify} from 'yaml'
@@ -11,11 +12,19 @@ export const CONFIG_FILE = 'fvm.yaml'
 export const POOL_DIR = 'pool'
 export const CONFIG_VERSION = 1
 
+export interface PoolSettings {
+  /** Bytes of the (sparse) data file. */
+  size: number
+  /** Bytes per data block: a multiple of 64 KiB. */
+  blockSize: number
+}
+
 export interface InstanceConfig {
   version: typeof CONFIG_VERSION
   uuid: string
   name: string
   created: string
+  pool: PoolSettings
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -54,7 +63,9 @@ function validateConfig(value: unknown, file: string): InstanceConfig {
   if (typeof c.uuid !== 'string' || !UUID.test(c.uuid)) return bad('uuid missing or malformed')
   if (typeof c.name !== 'string' || nameProblem(c.name)) return bad('instance name missing or invalid')
   if (typeof c.created !== 'string') return bad('created missing')
-  return {version: c.version, uuid: c.uuid, name: c.name, created: c.created}
+  const pool = c.pool as Partial<PoolSettings> | undefined
+  if (!pool || !Number.isSafeInteger(pool.size) || !Number.isSafeInteger(pool.blockSize)) return bad('pool size or blockSize missing')
+  return {version: c.version, uuid: c.uuid, name: c.name, created: c.created, pool: {size: pool.size!, blockSize: pool.blockSize!}}
 }
 
 export function writeConfig(home: string, config: InstanceConfig): void {

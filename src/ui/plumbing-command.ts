@@ -2,8 +2,9 @@
 // stdout (results and errors alike), take the pool as --pool DIR and never read a
 // default location.
 import {Flags} from '@oclif/core'
-import {type Failpoint, failpointFromSpec, noFailpoint} from '../dm/pdata/failpoints.js'
 import {FvmCommand} from './command.js'
+
+export {failpointFromEnv} from './failpoint.js'
 
 export abstract class PlumbingCommand<T extends object | void> extends FvmCommand<T> {
   override jsonEnabled(): boolean {
@@ -16,9 +17,3 @@ export const poolFlag = Flags.string({
   helpValue: 'DIR',
   required: true,
 })
-
-/** The engine failpoint named by FVM_FAILPOINT (`name` or `name:N`), for crash tests. */
-export function failpointFromEnv(): Failpoint {
-  const spec = process.env.FVM_FAILPOINT
-  return spec ? failpointFromSpec(spec) : noFailpoint
-}

@@ -22,7 +22,7 @@ describe('init (in process)', () => {
     const home = path.join(dir, 'h')
     const {result, error} = await runCommand<Instance>(['init', '--home', home, '--name', 'inproc'], {root: repoRoot})
     expect(error).to.equal(undefined)
-    expect(result).to.include({name: 'inproc', home, pool: path.join(home, 'pool')})
+    expect(result).to.include({name: 'inproc', home, poolDir: path.join(home, 'pool')})
   })
 
   it('keeps the conflict exit code in --json mode', async () => {

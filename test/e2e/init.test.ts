@@ -4,6 +4,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fvm, fvmBin, fvmJson, snapshotTree, tempDir} from '../support/cli.js'
+import {needTools} from '../support/tools.js'
 
 describe('fvm init (end to end)', () => {
   let dir: string
@@ -34,13 +35,37 @@ describe('fvm init (end to end)', () => {
     const {status, json, stderr} = fvmJson(['init', '--home', home, '--name', 'alpha'])
     expect(status).to.equal(0)
     expect(stderr).to.equal('')
-    expect(json).to.include({name: 'alpha', home, pool: path.join(home, 'pool'), version: 1})
+    expect(json).to.include({name: 'alpha', home, poolDir: path.join(home, 'pool'), version: 1})
+    expect(json.pool).to.deep.equal({size: 64 * 2 ** 30, blockSize: 65536, dataBlocks: 2 ** 20})
     expect(json.uuid).to.match(/^[0-9a-f-]{36}$/)
     expect(fs.statSync(home).mode & 0o777).to.equal(0o700)
     expect(fs.statSync(path.join(home, 'pool')).mode & 0o777).to.equal(0o700)
-    expect(fs.statSync(path.join(home, 'fvm.yaml')).mode & 0o777).to.equal(0o600)
+    expect(fs.readdirSync(path.join(home, 'pool')).sort()).to.deep.equal(['catalog', 'data', 'metadata'])
+    for (const file of ['fvm.yaml', 'pool/catalog', 'pool/data', 'pool/metadata']) {
+      expect(fs.statSync(path.join(home, file)).mode & 0o777, file).to.equal(0o600)
+    }
     expect(fs.readFileSync(path.join(home, 'fvm.yaml'), 'utf8')).to.include(`uuid: ${json.uuid as string}`)
   })
+
+  it('formats the pool with --size and --block-size, and the real thin_check accepts it', function () {
+    needTools(this, 'thin_check')
+    const home = path.join(dir, 'home')
+    const {status, json} = fvmJson(['init', '--home', home, '--size', '1GiB', '--block-size', '128KiB'])
+    expect(status).to.equal(0)
+    expect(json.pool).to.deep.equal({size: 2 ** 30, blockSize: 131072, dataBlocks: 8192})
+    expect(fs.statSync(path.join(home, 'pool/data')).size).to.equal(2 ** 30)
+    expect(spawnSync('thin_check', [path.join(home, 'pool/metadata')]).status).to.equal(0)
+  })
+
+  for (const [flag, value, why] of [['--size', '12XB', /invalid pool size/], ['--size', '-1', /must not be negative/], ['--block-size', '96KiB', /block size/], ['--size', '1KiB', /smaller than one block/]] as const) {
+    it(`refuses ${flag} ${value} with the usage code, creating nothing`, () => {
+      const home = path.join(dir, 'home')
+      const r = fvmJson(['init', '--home', home, flag, value])
+      expect(r.status).to.equal(2)
+      expect((r.json.error as {message: string}).message).to.match(why)
+      expect(fs.existsSync(home)).to.equal(false)
+    })
+  }
 
   it('keeps modes private whatever the umask', () => {
     const home = path.join(dir, 'home')

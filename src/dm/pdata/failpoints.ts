@@ -16,18 +16,15 @@ export type Failpoint = (name: FailpointName) => void
 
 export const noFailpoint: Failpoint = () => {}
 
-function isFailpointName(name: string): name is FailpointName {
-  return (FAILPOINT_NAMES as readonly string[]).includes(name)
-}
-
 /**
- * Parses `name` or `name:N` (fire on the Nth hit, default the first). Firing sends
- * SIGKILL to this process: the closest a test can get to pulling the plug.
+ * Parses `name` or `name:N` (fire on the Nth hit, default the first), for any of the
+ * names given (the engine's by default; callers add those of the layers above). Firing
+ * sends SIGKILL to this process: the closest a test can get to pulling the plug.
  */
-export function failpointFromSpec(spec: string): Failpoint {
+export function failpointFromSpec(spec: string, names: readonly string[] = FAILPOINT_NAMES): (name: string) => void {
   const match = /^([A-Za-z.]+)(?::(\d+))?$/.exec(spec.trim())
-  if (!match || !isFailpointName(match[1])) {
-    throw new FvmError('usage', `bad failpoint "${spec}": expected one of ${FAILPOINT_NAMES.join(', ')}, optionally with :N`)
+  if (!match || !names.includes(match[1])) {
+    throw new FvmError('usage', `bad failpoint "${spec}": expected one of ${names.join(', ')}, optionally with :N`)
   }
   const target = match[1]
   const fireOn = match[2] === undefined ? 1 : Number(match[2])
