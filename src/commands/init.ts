@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import os from 'node:os'
 import {type Instance, initInstance} from '../plumbing/instance.js'
 import {parseSize} from '../plumbing/sizes.js'
@@ -36,7 +36,7 @@ export default class Init extends FvmCommand<Instance> {
       hostname: os.hostname(),
       size: parseSize(flags.size, 'pool size'),
       blockSize: parseSize(flags['block-size'], 'block size'),
-      failpoint: failpointFromEnv(),
+      failpoint: await failpointFromEnv(),
     })
     this.log(`Initialized fvm instance "${instance.name}" in ${instance.home}`)
     return instance

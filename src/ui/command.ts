@@ -1,7 +1,8 @@
 // The base every fvm command extends: --json returning the command's typed result,
 // git-style errors with hints, and exit codes from src/errors.ts in every mode
 // (oclif's own catch() turns custom exit codes into 1 under --json).
-import {Command, Errors} from '@oclif/core'
+import {Command} from '@oclif/core/command'
+import * as Errors from '@oclif/core/errors'
 import {colorFor} from './color.js'
 import {describeFailure, renderFailure} from './failure.js'
 
@@ -18,7 +19,7 @@ export abstract class FvmCommand<T extends object | void> extends Command {
       this.logJson({error: failure})
       return
     }
-    process.stderr.write(renderFailure(failure, colorFor(process.stderr)))
+    process.stderr.write(renderFailure(failure, await colorFor(process.stderr)))
     throw new Errors.ExitError(failure.exitCode)
   }
 

@@ -1,6 +1,6 @@
 // Where the instance home is: --home, else $FVM_HOME (read by oclif from the flag's
 // env), else ~/.fvm. Resolved here so plumbing only ever receives a path.
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import os from 'node:os'
 import path from 'node:path'
 

@@ -29,7 +29,7 @@ const hook: Hook.CommandNotFound = async function (opts) {
   const hint = best ? `did you mean "fvm ${best.id}"?` : 'see "fvm --help" for the list of commands'
   process.stderr.write(renderFailure(
     {kind: 'usage', exitCode: ExitCode.usage, message: `"${typed}" is not an fvm command`, hint},
-    colorFor(process.stderr),
+    await colorFor(process.stderr),
   ))
   process.exit(ExitCode.usage)
 }

@@ -1,7 +1,7 @@
 // Plumbing commands are the stable machine interface: they always speak JSON on
 // stdout (results and errors alike), take the pool as --pool DIR and never read a
 // default location.
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {FvmCommand} from './command.js'
 
 export {failpointFromEnv} from './failpoint.js'

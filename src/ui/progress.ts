@@ -26,9 +26,9 @@ export interface ByteProgress {
 const REDRAW_MS = 100
 const BAR_WIDTH = 24
 
-export function startByteProgress(label: string, total: number, json: boolean): ByteProgress {
+export async function startByteProgress(label: string, total: number, json: boolean): Promise<ByteProgress> {
   if (json || !process.stderr.isTTY) return {update() {}, finish() {}}
-  const chalk = colorFor(process.stderr)
+  const chalk = await colorFor(process.stderr)
   const started = Date.now()
   let lastDraw = 0
   let done = 0

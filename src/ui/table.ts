@@ -4,7 +4,7 @@ import {colorFor} from './color.js'
 
 export async function renderTable(head: string[], rows: (string | number)[][]): Promise<string> {
   const {default: Table} = await import('cli-table3')
-  const chalk = colorFor(process.stdout)
+  const chalk = await colorFor(process.stdout)
   const table = new Table({
     head: head.map((h) => chalk.bold(h)),
     chars: {

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {ExitCode} from '../../../errors.js'
 import {type PoolCheckReport, checkPool, parseCount} from '../../../plumbing/pool.js'
 import {PlumbingCommand, poolFlag} from '../../../ui/plumbing-command.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {type PoolReport, formatPool, parseCount} from '../../../plumbing/pool.js'
 import {parseSize} from '../../../plumbing/sizes.js'
 import {PlumbingCommand, failpointFromEnv, poolFlag} from '../../../ui/plumbing-command.js'
@@ -27,7 +27,7 @@ export default class PoolFormat extends PlumbingCommand<PoolReport> {
       pool: flags.pool,
       dataBlocks: parseCount(flags['data-blocks'], 'data block count'),
       dataBlockSize: parseSize(flags['block-size'], 'block size'),
-      failpoint: failpointFromEnv(),
+      failpoint: await failpointFromEnv(),
     })
   }
 }

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {type RestoreReport, restorePool} from '../../../plumbing/pool-xml.js'
 import {PlumbingCommand, failpointFromEnv, poolFlag} from '../../../ui/plumbing-command.js'
 
@@ -21,6 +21,6 @@ export default class PoolRestore extends PlumbingCommand<RestoreReport> {
 
   public async run(): Promise<RestoreReport> {
     const {flags} = await this.parse(PoolRestore)
-    return restorePool({pool: flags.pool, input: flags.input, failpoint: failpointFromEnv()})
+    return restorePool({pool: flags.pool, input: flags.input, failpoint: await failpointFromEnv()})
   }
 }

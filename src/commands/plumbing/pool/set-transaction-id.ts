@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import * as Args from '@oclif/core/args'
 import {type PoolReport, parseCount, setPoolTransactionId} from '../../../plumbing/pool.js'
 import {PlumbingCommand, failpointFromEnv, poolFlag} from '../../../ui/plumbing-command.js'
 
@@ -22,7 +22,7 @@ export default class PoolSetTransactionId extends PlumbingCommand<PoolReport> {
       pool: flags.pool,
       current: parseCount(args.old, 'transaction id'),
       next: parseCount(args.new, 'transaction id'),
-      failpoint: failpointFromEnv(),
+      failpoint: await failpointFromEnv(),
     })
   }
 }

@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import * as Args from '@oclif/core/args'
 import type {ThinDevice} from '../../../dm/thin/thin-pool.js'
 import {createThin, parseDeviceId} from '../../../plumbing/thin.js'
 import {PlumbingCommand, failpointFromEnv, poolFlag} from '../../../ui/plumbing-command.js'
@@ -12,6 +12,6 @@ export default class ThinCreate extends PlumbingCommand<ThinDevice> {
 
   public async run(): Promise<ThinDevice> {
     const {args, flags} = await this.parse(ThinCreate)
-    return createThin({pool: flags.pool, id: parseDeviceId(args.id), failpoint: failpointFromEnv()})
+    return createThin({pool: flags.pool, id: parseDeviceId(args.id), failpoint: await failpointFromEnv()})
   }
 }

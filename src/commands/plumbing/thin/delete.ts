@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import * as Args from '@oclif/core/args'
 import {deleteThin, parseDeviceId} from '../../../plumbing/thin.js'
 import {PlumbingCommand, failpointFromEnv, poolFlag} from '../../../ui/plumbing-command.js'
 
@@ -14,6 +14,6 @@ export default class ThinDelete extends PlumbingCommand<{id: number, deleted: tr
 
   public async run(): Promise<{id: number, deleted: true}> {
     const {args, flags} = await this.parse(ThinDelete)
-    return deleteThin({pool: flags.pool, id: parseDeviceId(args.id), failpoint: failpointFromEnv()})
+    return deleteThin({pool: flags.pool, id: parseDeviceId(args.id), failpoint: await failpointFromEnv()})
   }
 }

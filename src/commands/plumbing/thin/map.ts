@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import * as Args from '@oclif/core/args'
 import {parseDeviceId, thinMappings} from '../../../plumbing/thin.js'
 import {writeJsonWithArray} from '../../../ui/json-stream.js'
 import {PlumbingCommand, poolFlag} from '../../../ui/plumbing-command.js'

@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import * as Args from '@oclif/core/args'
 import type {ThinDevice} from '../../../dm/thin/thin-pool.js'
 import {parseDeviceId, snapThin} from '../../../plumbing/thin.js'
 import {PlumbingCommand, failpointFromEnv, poolFlag} from '../../../ui/plumbing-command.js'
@@ -19,6 +19,6 @@ export default class ThinSnap extends PlumbingCommand<ThinDevice> {
 
   public async run(): Promise<ThinDevice> {
     const {args, flags} = await this.parse(ThinSnap)
-    return snapThin({pool: flags.pool, id: parseDeviceId(args.id), origin: parseDeviceId(args.origin), failpoint: failpointFromEnv()})
+    return snapThin({pool: flags.pool, id: parseDeviceId(args.id), origin: parseDeviceId(args.origin), failpoint: await failpointFromEnv()})
   }
 }
