@@ -7,6 +7,7 @@ import {parse, stringify} from 'yaml'
 import {FvmError} from '../errors.js'
 import {nameProblem} from './names.js'
 import {writeFileAtomic} from './private-files.js'
+import {parseSize} from './sizes.js'
 
 export const CONFIG_FILE = 'fvm.yaml'
 export const POOL_DIR = 'pool'
@@ -25,6 +26,8 @@ export interface InstanceConfig {
   name: string
   created: string
   pool: PoolSettings
+  /** The most bytes all volumes together may address (`quota: 500GiB`); absent: no limit. */
+  quota?: number
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -65,7 +68,27 @@ function validateConfig(value: unknown, file: string): InstanceConfig {
   if (typeof c.created !== 'string') return bad('created missing')
   const pool = c.pool as Partial<PoolSettings> | undefined
   if (!pool || !Number.isSafeInteger(pool.size) || !Number.isSafeInteger(pool.blockSize)) return bad('pool size or blockSize missing')
-  return {version: c.version, uuid: c.uuid, name: c.name, created: c.created, pool: {size: pool.size!, blockSize: pool.blockSize!}}
+  const quota = c.quota === undefined || c.quota === null ? undefined : quotaBytes(c.quota, file)
+  return {
+    version: c.version,
+    uuid: c.uuid,
+    name: c.name,
+    created: c.created,
+    pool: {size: pool.size!, blockSize: pool.blockSize!},
+    ...(quota === undefined ? {} : {quota}),
+  }
+}
+
+/** A quota as people write it in the file: a size (`10G`, `1TiB`) or a number of bytes. */
+function quotaBytes(value: unknown, file: string): number {
+  let bytes: number
+  try {
+    bytes = parseSize(typeof value === 'string' || typeof value === 'number' ? String(value) : JSON.stringify(value), 'quota')
+  } catch (error) {
+    throw new FvmError('corrupt', `"${file}": ${(error as FvmError).message}`, {hint: (error as FvmError).hint})
+  }
+  if (bytes === 0) throw new FvmError('corrupt', `"${file}": quota must be more than 0 bytes`, {hint: 'remove the quota line to lift the limit'})
+  return bytes
 }
 
 export function writeConfig(home: string, config: InstanceConfig): void {

@@ -5,7 +5,7 @@
 import {randomUUID} from 'node:crypto'
 import type {CatalogState} from './catalog/model.js'
 import {checkCatalogInvariants} from './catalog/model.js'
-import type {DmOp, Mutation, OpContext} from './catalog/ops-shared.js'
+import {type DmOp, type Mutation, type OpContext, usedBytes} from './catalog/ops-shared.js'
 import type {ThinPool} from '../dm/thin/thin-pool.js'
 import {type InstanceContext, type OpenInstance, withInstance} from './instance-open.js'
 
@@ -21,14 +21,26 @@ function applyPlan(pool: ThinPool, plan: DmOp[]): void {
   }
 }
 
+/**
+ * fvm.yaml is where the quota is set, so operations see that one. A quota lowered below
+ * what the volumes already address refuses growth (the operation saw it) but must not
+ * refuse removals: the record keeps the larger of the two, as the catalog's invariant
+ * (volumes address at most the quota) requires.
+ */
+function recordedQuota(quota: number | null, state: CatalogState): number | null {
+  return quota === null ? null : Math.max(quota, usedBytes(state))
+}
+
 /** Runs one catalog operation through the two-phase commit and returns its result. */
 export function commitOperation<R>(instance: OpenInstance, operation: Operation<R>, ctx: InstanceContext = {home: instance.home}): R {
   const {pool, catalog} = instance
   const fire = ctx.failpoint ?? (() => {})
   const current = pool.transactionId
-  const mutation = operation(catalog.committed().value, {now: new Date().toISOString(), newUuid: randomUUID})
-  checkCatalogInvariants(mutation.state)
-  catalog.prepare(current + 1, mutation.state)
+  const quota = instance.config.quota ?? null
+  const mutation = operation({...catalog.committed().value, quota}, {now: new Date().toISOString(), newUuid: randomUUID})
+  const state = {...mutation.state, quota: recordedQuota(quota, mutation.state)}
+  checkCatalogInvariants(state)
+  catalog.prepare(current + 1, state)
   fire('txn.afterPrepare')
   try {
     applyPlan(pool, mutation.plan)
