@@ -20,6 +20,8 @@ export interface Benchmark {
   runs: number
   /** The target, stated as the highest acceptable subject/anchor ratio of medians. */
   maxRatio?: number
+  /** A target stated in absolute terms: the highest acceptable subject median. */
+  maxMedianSeconds?: number
   setup?: () => void
   teardown?: () => void
 }
@@ -40,6 +42,7 @@ export interface BenchResult {
   /** subject median / anchor median. */
   ratio: number
   maxRatio?: number
+  maxMedianSeconds?: number
   withinTarget?: boolean
 }
 
@@ -92,14 +95,10 @@ export function runBenchmark(b: Benchmark): BenchResult {
     const s = summarize(b.subject.label, subject)
     const a = summarize(b.anchor.label, anchor)
     const ratio = s.medianSeconds / a.medianSeconds
-    return {
-      name: b.name,
-      runs: b.runs,
-      subject: s,
-      anchor: a,
-      ratio,
-      ...(b.maxRatio === undefined ? {} : {maxRatio: b.maxRatio, withinTarget: ratio <= b.maxRatio}),
-    }
+    const {maxRatio, maxMedianSeconds} = b
+    const targeted = maxRatio !== undefined || maxMedianSeconds !== undefined
+    const withinTarget = (maxRatio === undefined || ratio <= maxRatio) && (maxMedianSeconds === undefined || s.medianSeconds <= maxMedianSeconds)
+    return {name: b.name, runs: b.runs, subject: s, anchor: a, ratio, maxRatio, maxMedianSeconds, ...(targeted ? {withinTarget} : {})}
   } finally {
     b.teardown?.()
   }

@@ -171,6 +171,18 @@ describe('plumbing catalog store', () => {
       expect(readSnapshot(file)).to.deep.equal({committed: {txid: 7, value: valueOf(7)}})
     })
 
+    it('reads the committed record alone for lock-free readers, and never a torn one', () => {
+      const file = scratchFile()
+      const store = CatalogStore.create(file, valueOf(5), 5)
+      store.prepare(6, valueOf(6))
+      store.close()
+      expect(CatalogStore.readCommitted(file)).to.deep.equal({txid: 5, value: valueOf(5)})
+      // What a writer overwriting the record meanwhile would leave: its checksum fails.
+      patch(file, RECORDS_START + 2, Buffer.from('xx'))
+      expectFvmError(() => CatalogStore.readCommitted(file), 'corrupt', /committed record \(transaction 5\) fails its checksum$/)
+      expectFvmError(() => CatalogStore.readCommitted(`${file}-missing`), 'notFound', /does not exist$/)
+    })
+
     it('hands out copies, so callers cannot change what it holds', () => {
       const store = CatalogStore.create(scratchFile(), valueOf(5), 5)
       store.committed().value.volumes.length = 0

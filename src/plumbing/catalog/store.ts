@@ -231,6 +231,23 @@ export class CatalogStore<T> {
     }
   }
 
+  /**
+   * The committed record, read once through a read-only handle, for readers that take
+   * no lock. A writer running meanwhile may overwrite the record the header named: its
+   * checksum then fails, so this throws rather than return a torn value.
+   */
+  static readCommitted<T>(file: string, options: {fs?: FileSystem} = {}): CatalogRecord<T> {
+    const fs = options.fs ?? nodeFileSystem
+    if (!fs.exists(file)) throw new FvmError('notFound', `catalog "${file}" does not exist`)
+    const handle = io(file, 'open it', () => fs.open(file, 'r'))
+    try {
+      const {committed} = readHeader(handle)
+      return parse({at: committed, json: readRecord(handle, 'committed', committed)})
+    } finally {
+      handle.close()
+    }
+  }
+
   committed(): CatalogRecord<T> {
     this.checkUsable()
     return parse(this.state.committed)
