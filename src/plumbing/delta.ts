@@ -7,15 +7,14 @@
 // every shared subtree and its cost follows what changed since the devices diverged.
 import fs from 'node:fs'
 import {deltaRanges} from '../dm/thin/delta-ranges.js'
-import {poolPaths, SECTOR_SIZE} from '../dm/thin/pool-layout.js'
+import {poolPaths} from '../dm/thin/pool-layout.js'
 import {ThinPool} from '../dm/thin/thin-pool.js'
 import {type DeltaRange, type DeltaXmlOptions, DeltaXmlWriter} from '../dm/thin/xml-delta.js'
+import {superblockIr} from '../dm/thin/xml-dump.js'
 import type {TextSink} from '../dm/thin/xml-emit.js'
 import {FvmError} from '../errors.js'
 import type {PoolOptions} from './pool.js'
 import {lockPool} from './pool-lock.js'
-
-const NEEDS_CHECK = 1
 
 export interface DeltaOptions extends PoolOptions {
   /** thin_delta's --snap1. */
@@ -88,18 +87,8 @@ export function thinDelta(o: DeltaOptions): ThinDelta {
 export function thinDeltaXml(o: Omit<DeltaOptions, 'same'> & DeltaXmlOptions, sink: TextSink): void {
   const {pool, close} = openBoth(o)
   try {
-    const status = pool.status()
     const writer = new DeltaXmlWriter(sink, {generation: o.generation, verbose: o.verbose})
-    writer.begin({
-      uuid: '',
-      time: status.time,
-      transaction: status.transactionId,
-      flags: status.needsCheck ? NEEDS_CHECK : 0,
-      version: pool.version,
-      dataBlockSize: pool.dataBlockSize / SECTOR_SIZE,
-      nrDataBlocks: pool.nrDataBlocks,
-      metadataSnap: status.heldRoot,
-    }, o.left, o.right)
+    writer.begin(superblockIr(pool), o.left, o.right)
     for (const range of deltaRanges(pool.delta(o.left, o.right, {includeSame: true}))) writer.range(range)
     writer.end()
   } finally {

@@ -2,13 +2,14 @@
 // order, one block at a time: the XML writer merges runs as thin_dump does).
 import {SECTOR_SIZE} from './pool-layout.js'
 import type {ThinPool} from './thin-pool.js'
-import type {MetadataVisitor} from './xml-ir.js'
+import type {MetadataVisitor, SuperblockIr} from './xml-ir.js'
 
 const NEEDS_CHECK = 1
 
-export function dumpPool(pool: ThinPool, visitor: MetadataVisitor): void {
+/** The pool's superblock as thin_dump and thin_delta print it. */
+export function superblockIr(pool: ThinPool): SuperblockIr {
   const status = pool.status()
-  visitor.superblockBegin({
+  return {
     uuid: '',
     time: status.time,
     transaction: status.transactionId,
@@ -16,7 +17,12 @@ export function dumpPool(pool: ThinPool, visitor: MetadataVisitor): void {
     version: pool.version,
     dataBlockSize: pool.dataBlockSize / SECTOR_SIZE,
     nrDataBlocks: pool.nrDataBlocks,
-  })
+    ...(status.heldRoot === undefined ? {} : {metadataSnap: status.heldRoot}),
+  }
+}
+
+export function dumpPool(pool: ThinPool, visitor: MetadataVisitor): void {
+  visitor.superblockBegin(superblockIr(pool))
   const run = {originBegin: 0, dataBegin: 0, length: 1, time: 0}
   for (const id of pool.devices()) {
     const d = pool.details(id)
