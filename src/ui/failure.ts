@@ -28,9 +28,12 @@ export function describeFailure(err: unknown, commandId?: string): Failure {
     return {kind: 'aborted', exitCode: ExitCode.aborted, message: 'aborted at the prompt'}
   }
   if (error.oclif?.exit !== undefined) {
-    // oclif's parse errors: keep the first line, lowercased, and point at --help.
-    const [first] = error.message.split('\n')
-    const message = first.charAt(0).toLowerCase() + first.slice(1)
+    // oclif's parse errors: one line of what is wrong, lowercased, pointing at --help
+    // (it wraps some in "The following error occurred:" and ends with "See more help").
+    const lines = error.message.split('\n').map((l) => l.trim())
+      .filter((l) => l && !/^the following errors? occurred:?$/i.test(l) && !/^see more help with/i.test(l))
+    const text = lines.join(' ').replace(/\s+/g, ' ') || error.message
+    const message = text.charAt(0).toLowerCase() + text.slice(1)
     const code = error.oclif.exit
     const help = commandId ? `fvm ${commandId.replaceAll(':', ' ')} --help` : 'fvm --help'
     return {kind: kindOf(code), exitCode: code, message, hint: `see "${help}"`}
