@@ -28,7 +28,7 @@ if (json) {
   const ms = (s: number): string => `${(s * 1000).toFixed(1)} ms`
   const range = (m: BenchResult['subject']): string => `${ms(m.minSeconds)}-${ms(m.maxSeconds)}`
   const target = (r: BenchResult): string => {
-    const limits = [r.maxRatio === undefined ? '' : `<= ${r.maxRatio}x`, r.maxMedianSeconds === undefined ? '' : `<= ${ms(r.maxMedianSeconds)}`]
+    const limits = [r.maxRatio === undefined ? '' : `<= ${Number(r.maxRatio.toFixed(2))}x`, r.maxMedianSeconds === undefined ? '' : `<= ${ms(r.maxMedianSeconds)}`]
     const stated = limits.filter(Boolean).join(', ')
     return stated === '' ? '-' : `${stated} ${r.withinTarget ? 'ok' : 'MISSED'}`
   }
