@@ -159,3 +159,32 @@ export async function thinCheckAll(files: string[], parallel = 12): Promise<stri
   )
   return failures
 }
+
+/**
+ * The final metadata of each random sequence, kept so both thin_checks can run on all of
+ * them at once at the end (in parallel); a failure names the sequence's commands.
+ */
+export class SequenceArchive<C> {
+  private readonly dir = scratchDir('fvm-sequences-')
+  private readonly files: string[] = []
+  private readonly sequences: C[] = []
+
+  get size(): number {
+    return this.files.length
+  }
+
+  keep(metadata: string, commands: C): void {
+    const file = path.join(this.dir, `sequence-${this.files.length}`)
+    fs.copyFileSync(metadata, file)
+    this.files.push(file)
+    this.sequences.push(commands)
+  }
+
+  async assertThinCheckPasses(): Promise<void> {
+    const failed = (await thinCheckAll(this.files)).map((f) => {
+      const n = Number(/sequence-(\d+)/.exec(f)![1])
+      return `${f}\ncommands: ${JSON.stringify(this.sequences[n])}`
+    })
+    expect(failed, failed.join('\n\n')).to.deep.equal([])
+  }
+}

@@ -3,7 +3,6 @@
 // its final metadata (run side by side once all sequences are done, as the Rust
 // checker sleeps half a second per run).
 import fs from 'node:fs'
-import path from 'node:path'
 import {expect} from 'chai'
 import fc from 'fast-check'
 import {FvmError} from '../../src/errors.js'
@@ -11,7 +10,7 @@ import {checkMetadata} from '../../src/dm/thin/check.js'
 import {ThinPool} from '../../src/dm/thin/thin-pool.js'
 import {THIN_TOOLS} from '../support/thin-tools.js'
 import {needTools} from '../support/tools.js'
-import {cleanupScratchDirs, expectPoolMatches, metadataPath, type Model, scratchDir, thinCheckAll} from './helpers.js'
+import {cleanupScratchDirs, expectPoolMatches, metadataPath, type Model, scratchDir, SequenceArchive} from './helpers.js'
 
 type Command =
   | {op: 'create'; id: number}
@@ -173,9 +172,7 @@ describe('dm ThinPool against a model', function () {
 
   it('agrees with the model over 200 random sequences, and thin_check passes after each', async function () {
     this.timeout(300_000)
-    const keep = scratchDir('fvm-dm-prop-')
-    const files: string[] = []
-    const sequences: Command[][] = []
+    const archive = new SequenceArchive<Command[]>()
     fc.assert(
       fc.property(fc.array(command, {minLength: 1, maxLength: 40}), (commands) => {
         const dir = scratchDir()
@@ -183,22 +180,14 @@ describe('dm ThinPool against a model', function () {
           runSequence(dir, commands)
           const report = checkMetadata(metadataPath(dir))
           expect(report.clean, JSON.stringify(report.issues)).to.equal(true)
-          const file = path.join(keep, `sequence-${files.length}`)
-          fs.copyFileSync(metadataPath(dir), file)
-          files.push(file)
-          sequences.push(commands)
+          archive.keep(metadataPath(dir), commands)
         } finally {
           fs.rmSync(dir, {recursive: true, force: true})
         }
       }),
       {numRuns: 200, seed: 20240611},
     )
-    expect(files.length).to.be.at.least(200)
-    const failures = await thinCheckAll(files)
-    const failed = failures.map((f) => {
-      const n = Number(/sequence-(\d+)/.exec(f)![1])
-      return `${f}\ncommands: ${JSON.stringify(sequences[n])}`
-    })
-    expect(failed, failed.join('\n\n')).to.deep.equal([])
+    expect(archive.size).to.be.at.least(200)
+    await archive.assertThinCheckPasses()
   })
 })

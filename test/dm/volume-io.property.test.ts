@@ -4,7 +4,6 @@
 // our own check and a space accounting check (so fast-check can shrink a failure), and
 // both thin_checks on its final metadata (run side by side once all are done).
 import fs from 'node:fs'
-import path from 'node:path'
 import {expect} from 'chai'
 import fc from 'fast-check'
 import {checkMetadata} from '../../src/dm/thin/check.js'
@@ -13,7 +12,7 @@ import {discardVolume, readVolume, writeVolume} from '../../src/dm/thin/volume-i
 import {FvmError} from '../../src/errors.js'
 import {THIN_TOOLS} from '../support/thin-tools.js'
 import {needTools} from '../support/tools.js'
-import {cleanupScratchDirs, metadataPath, prng, scratchDir, thinCheckAll} from './helpers.js'
+import {cleanupScratchDirs, metadataPath, prng, scratchDir, SequenceArchive} from './helpers.js'
 
 const BS = 64 * 1024
 /** Blocks of each device the sequences touch. */
@@ -198,9 +197,7 @@ describe('dm volume I/O against a byte model', function () {
 
   it('agrees with the model over 120 random sequences, and thin_check passes after each', async function () {
     this.timeout(300_000)
-    const keep = scratchDir('fvm-vio-prop-')
-    const files: string[] = []
-    const sequences: Command[][] = []
+    const archive = new SequenceArchive<Command[]>()
     fc.assert(
       fc.property(fc.array(command, {minLength: 1, maxLength: 30, size: 'medium'}), (commands) => {
         const dir = scratchDir()
@@ -208,22 +205,14 @@ describe('dm volume I/O against a byte model', function () {
           runSequence(dir, [{op: 'create', id: 1}, {op: 'write', id: 1, offset: 0, length: 4 * BS, seed: 1}, ...commands])
           const report = checkMetadata(metadataPath(dir))
           expect(report.clean, JSON.stringify(report.issues)).to.equal(true)
-          const file = path.join(keep, `sequence-${files.length}`)
-          fs.copyFileSync(metadataPath(dir), file)
-          files.push(file)
-          sequences.push(commands)
+          archive.keep(metadataPath(dir), commands)
         } finally {
           fs.rmSync(dir, {recursive: true, force: true})
         }
       }),
       {numRuns: 120, seed: 20261121},
     )
-    expect(files.length).to.be.at.least(120)
-    const failures = await thinCheckAll(files)
-    const failed = failures.map((f) => {
-      const n = Number(/sequence-(\d+)/.exec(f)![1])
-      return `${f}\ncommands: ${JSON.stringify(sequences[n])}`
-    })
-    expect(failed, failed.join('\n\n')).to.deep.equal([])
+    expect(archive.size).to.be.at.least(120)
+    await archive.assertThinCheckPasses()
   })
 })
