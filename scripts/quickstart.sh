@@ -3,23 +3,33 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run -s build:ts
-home=$(mktemp -d)/fvm-home
-trap 'rm -rf "$(dirname "$home")"' EXIT
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export FVM_HOME=$work/fvm-home
 fvm() { node bin/fvm.js "$@"; }
 bold=''; plain=''
 if [ -t 2 ] && [ -z "${NO_COLOR+x}" ]; then bold=$'\033[1m'; plain=$'\033[0m'; fi
 step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain" >&2; "$@"; }
+sha() { head -c 4M "$1" | sha256sum | cut -c1-16; }
 
-step fvm --version
-step fvm init --home "$home" --name quickstart
-step fvm init --home "$home" --json || true
-pool=$(dirname "$home")/pool
-step fvm plumbing pool format --pool "$pool" --data-blocks 16384
-step fvm plumbing thin create --pool "$pool" 1
-step fvm plumbing thin snap --pool "$pool" 2 1
-step fvm plumbing thin list --pool "$pool"
-step fvm plumbing pool check --pool "$pool"
-step fvm plumbing pool dump --pool "$pool"
-if command -v thin_check >/dev/null; then step thin_check "$pool/metadata"; fi
-step fvm --help
-printf '\nquickstart: done (the instance in %s is removed on exit)\n' "$home" >&2
+step fvm init --name quickstart --size 1GiB
+step fvm volume create mydata --size 16MiB
+head -c 4M /dev/urandom > "$work/v1.img"
+step fvm volume import mydata/trunk "$work/v1.img"
+step fvm tag v1@mydata
+step fvm branch mydata/feature
+cp "$work/v1.img" "$work/v2.img"
+head -c 64K /dev/urandom | dd of="$work/v2.img" bs=64K seek=10 conv=notrunc status=none
+step fvm volume import mydata/trunk "$work/v2.img"     # writes only the one changed block
+step fvm rollback mydata/trunk v1 --yes
+step fvm volume export mydata/trunk "$work/back.img"
+printf 'first 4 MiB: v1.img %s, v2.img %s, trunk after rollback %s\n' \
+  "$(sha "$work/v1.img")" "$(sha "$work/v2.img")" "$(sha "$work/back.img")" >&2
+step fvm rollback --undo mydata/trunk --yes
+step fvm log mydata/trunk
+step fvm volume list
+step fvm branch
+step fvm status
+step fvm check
+if command -v thin_check >/dev/null; then step thin_check "$FVM_HOME/pool/metadata"; fi
+printf '\nquickstart: done (the instance in %s is removed on exit)\n' "$FVM_HOME" >&2
