@@ -90,7 +90,7 @@ describe('tab completion of names from the pool', function () {
     expect(bash('fvm in')).to.deep.equal(['init'])
     expect(bash('fvm branch r')).to.deep.equal(['rename', 'rm'])
     expect(bash('fvm branch ')).to.deep.equal(['mydata/', 'rename', 'rm'])
-    expect(bash('fvm volume i')).to.deep.equal(['info', 'inspect'])
+    expect(bash('fvm volume i')).to.deep.equal(['import', 'info', 'inspect'])
     expect(bash('fvm branch rm --y')).to.deep.equal(['--yes'])
     expect(bash('fvm tag rm --')).to.include.members(['--home', '--yes', '--json'])
   })
