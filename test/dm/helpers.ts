@@ -7,6 +7,7 @@ import path from 'node:path'
 import {expect} from 'chai'
 import {assertThinCheckPasses, thinTools} from '../support/thin-tools.js'
 import {pdataTools} from '../support/tools.js'
+import {checkMetadata} from '../../src/dm/thin/check.js'
 import type {ThinPool} from '../../src/dm/thin/thin-pool.js'
 
 const made: string[] = []
@@ -173,7 +174,20 @@ export class SequenceArchive<C> {
     return this.files.length
   }
 
-  keep(metadata: string, commands: C): void {
+  /** Runs one sequence in a fresh pool directory: our check must find it clean; the metadata is kept. */
+  run(commands: C, sequence: (dir: string) => void): void {
+    const dir = scratchDir()
+    try {
+      sequence(dir)
+      const report = checkMetadata(metadataPath(dir))
+      expect(report.clean, JSON.stringify(report.issues)).to.equal(true)
+      this.keep(metadataPath(dir), commands)
+    } finally {
+      fs.rmSync(dir, {recursive: true, force: true})
+    }
+  }
+
+  private keep(metadata: string, commands: C): void {
     const file = path.join(this.dir, `sequence-${this.files.length}`)
     fs.copyFileSync(metadata, file)
     this.files.push(file)

@@ -2,15 +2,13 @@
 // ends with our own check (so fast-check can shrink a failure) and both thin_checks on
 // its final metadata (run side by side once all sequences are done, as the Rust
 // checker sleeps half a second per run).
-import fs from 'node:fs'
 import {expect} from 'chai'
 import fc from 'fast-check'
 import {FvmError} from '../../src/errors.js'
-import {checkMetadata} from '../../src/dm/thin/check.js'
 import {ThinPool} from '../../src/dm/thin/thin-pool.js'
 import {THIN_TOOLS} from '../support/thin-tools.js'
 import {needTools} from '../support/tools.js'
-import {cleanupScratchDirs, expectPoolMatches, metadataPath, type Model, scratchDir, SequenceArchive} from './helpers.js'
+import {cleanupScratchDirs, expectPoolMatches, type Model, SequenceArchive} from './helpers.js'
 
 type Command =
   | {op: 'create'; id: number}
@@ -175,15 +173,7 @@ describe('dm ThinPool against a model', function () {
     const archive = new SequenceArchive<Command[]>()
     fc.assert(
       fc.property(fc.array(command, {minLength: 1, maxLength: 40}), (commands) => {
-        const dir = scratchDir()
-        try {
-          runSequence(dir, commands)
-          const report = checkMetadata(metadataPath(dir))
-          expect(report.clean, JSON.stringify(report.issues)).to.equal(true)
-          archive.keep(metadataPath(dir), commands)
-        } finally {
-          fs.rmSync(dir, {recursive: true, force: true})
-        }
+        archive.run(commands, (dir) => runSequence(dir, commands))
       }),
       {numRuns: 200, seed: 20240611},
     )
