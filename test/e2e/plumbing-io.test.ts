@@ -6,7 +6,7 @@ import {createHash, randomBytes} from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import {expect} from 'chai'
-import {fvm, fvmBin, snapshotTree, tempDir} from '../support/cli.js'
+import {fvm, fvmBin, jsonOf, snapshotTree, tempDir} from '../support/cli.js'
 import {assertThinCheckPasses, THIN_TOOLS} from '../support/thin-tools.js'
 import {needTools} from '../support/tools.js'
 
@@ -33,17 +33,9 @@ function sh(script: string): Raw {
   return {status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr.toString()}
 }
 
-function json(r: Raw): Record<string, unknown> {
-  try {
-    return JSON.parse(r.stdout.toString()) as Record<string, unknown>
-  } catch {
-    throw new Error(`not JSON (exit ${r.status}): ${r.stdout.toString()}\n${r.stderr}`)
-  }
-}
-
 function ok(r: Raw): Record<string, unknown> {
   expect(r.status, `${r.stdout.toString()}\n${r.stderr}`).to.equal(0)
-  return json(r)
+  return jsonOf(r)
 }
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -104,7 +96,7 @@ describe('fvm plumbing thin write|read|discard (end to end)', function () {
     const before = snapshotTree(pool)
     const short = raw(['thin', 'write', '--pool', pool, '1', '--offset', '1MiB', '--length', '10'], Buffer.from('abc'))
     expect(short.status).to.equal(2)
-    expect(json(short).error).to.include({kind: 'usage', message: 'input ended after 3 of the 10 bytes to write'})
+    expect(jsonOf(short).error).to.include({kind: 'usage', message: 'input ended after 3 of the 10 bytes to write'})
     expect(snapshotTree(pool)).to.deep.equal(before)
   })
 
@@ -149,7 +141,7 @@ describe('fvm plumbing thin write|read|discard (end to end)', function () {
         const before = snapshotTree(pool)
         const r = raw(['thin', verb, '--pool', pool, ...rest, '--json'], Buffer.from('xyz'))
         expect(r.status, r.stdout.toString()).to.equal(code)
-        expect((json(r).error as {message: string}).message).to.match(message)
+        expect((jsonOf(r).error as {message: string}).message).to.match(message)
         expect(snapshotTree(pool)).to.deep.equal(before)
       })
     }

@@ -4,7 +4,7 @@
 import {expect} from 'chai'
 import fs from 'node:fs'
 import path from 'node:path'
-import {fvm, snapshotTree, tempDir} from '../support/cli.js'
+import {fvm, jsonOf, snapshotTree, tempDir} from '../support/cli.js'
 import {assertThinCheckPasses, THIN_TOOLS, thinTools} from '../support/thin-tools.js'
 import {needTools} from '../support/tools.js'
 
@@ -14,13 +14,7 @@ interface Json {
 
 function plumbing(...args: string[]): {status: number, json: Json, stderr: string} {
   const r = fvm(['plumbing', ...args])
-  let json: Json
-  try {
-    json = JSON.parse(r.stdout) as Json
-  } catch {
-    throw new Error(`not JSON (exit ${r.status}): ${r.stdout}\n${r.stderr}`)
-  }
-  return {status: r.status, json, stderr: r.stderr}
+  return {status: r.status, json: jsonOf<Json>(r), stderr: r.stderr}
 }
 
 function ok(...args: string[]): Json {

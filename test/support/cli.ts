@@ -23,10 +23,19 @@ export function fvm(args: string[], options: {env?: NodeJS.ProcessEnv, input?: s
   return {status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr}
 }
 
+/** stdout as the one JSON document a run printed; otherwise fails showing what it printed. */
+export function jsonOf<T = Record<string, unknown>>(r: {status: number, stdout: string | Buffer, stderr: string}): T {
+  try {
+    return JSON.parse(r.stdout.toString()) as T
+  } catch {
+    throw new Error(`not JSON (exit ${r.status}): ${r.stdout.toString()}\n${r.stderr}`)
+  }
+}
+
 /** Parses stdout as the one JSON object a --json run prints. */
 export function fvmJson<T = Record<string, unknown>>(args: string[], options: Parameters<typeof fvm>[1] = {}): {status: number, json: T, stderr: string} {
   const r = fvm([...args, '--json'], options)
-  return {status: r.status, json: JSON.parse(r.stdout) as T, stderr: r.stderr}
+  return {status: r.status, json: jsonOf<T>(r), stderr: r.stderr}
 }
 
 export function tempDir(prefix = 'fvm-test-'): string {
