@@ -5,16 +5,12 @@
 // subtrees the two still share: finding them means reading both trees whole. So they
 // are only reported when asked for (and always in XML); without them the walk skips
 // every shared subtree and its cost follows what changed since the devices diverged.
-import fs from 'node:fs'
 import {deltaRanges} from '../dm/thin/delta-ranges.js'
-import {poolPaths} from '../dm/thin/pool-layout.js'
 import {ThinPool} from '../dm/thin/thin-pool.js'
 import {type DeltaRange, type DeltaXmlOptions, DeltaXmlWriter} from '../dm/thin/xml-delta.js'
 import {superblockIr} from '../dm/thin/xml-dump.js'
 import type {TextSink} from '../dm/thin/xml-emit.js'
-import {FvmError} from '../errors.js'
-import type {PoolOptions} from './pool.js'
-import {lockPool} from './pool-lock.js'
+import {lockExistingPool, type PoolOptions} from './pool.js'
 
 export interface DeltaOptions extends PoolOptions {
   /** thin_delta's --snap1. */
@@ -45,8 +41,7 @@ interface OpenPool {
  * and makes sure both devices exist.
  */
 function openBoth(o: DeltaOptions): OpenPool {
-  if (!fs.existsSync(poolPaths(o.pool).metadata)) throw new FvmError('notFound', `no pool at "${o.pool}"`)
-  const release = lockPool(o.pool, o.fs)
+  const release = lockExistingPool(o)
   let pool: ThinPool | undefined
   try {
     pool = ThinPool.open(o.pool, {fs: o.fs, readOnly: true, allowNeedsCheck: true})

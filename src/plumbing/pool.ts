@@ -24,10 +24,18 @@ export interface PoolReport extends Omit<PoolStatus, 'heldRoot' | 'readOnly'> {
   heldRoot: number | null
 }
 
-/** Runs fn holding the pool's lock (readers too: a writer may reuse blocks a reader still sees). */
-export function withPoolLock<T>(o: PoolOptions, fn: () => T): T {
+/**
+ * Takes the lock of an existing pool (readers too: a writer may reuse blocks a reader
+ * still sees); returns the release function.
+ */
+export function lockExistingPool(o: PoolOptions): () => void {
   if (!fs.existsSync(poolPaths(o.pool).metadata)) throw new FvmError('notFound', `no pool at "${o.pool}"`)
-  const release = lockPool(o.pool, o.fs)
+  return lockPool(o.pool, o.fs)
+}
+
+/** Runs fn holding the pool's lock. */
+export function withPoolLock<T>(o: PoolOptions, fn: () => T): T {
+  const release = lockExistingPool(o)
   try {
     return fn()
   } finally {

@@ -1,10 +1,6 @@
 // Thin-device plumbing: create, snapshot, delete, list and read mappings, by device id.
-import fs from 'node:fs'
-import {poolPaths} from '../dm/thin/pool-layout.js'
 import {MAX_DEVICE_ID, type Mapping, type ThinDevice, ThinPool} from '../dm/thin/thin-pool.js'
-import {FvmError} from '../errors.js'
-import {type PoolOptions, parseCount, withPool} from './pool.js'
-import {lockPool} from './pool-lock.js'
+import {lockExistingPool, type PoolOptions, parseCount, withPool} from './pool.js'
 
 export function parseDeviceId(text: string): number {
   return parseCount(text, 'device id', MAX_DEVICE_ID)
@@ -43,8 +39,7 @@ export interface DeviceMappings {
 
 /** Opens the pool read-only, under its lock, for a streamed walk of one device's mappings. */
 export function thinMappings(o: PoolOptions & {id: number}): DeviceMappings {
-  if (!fs.existsSync(poolPaths(o.pool).metadata)) throw new FvmError('notFound', `no pool at "${o.pool}"`)
-  const release = lockPool(o.pool, o.fs)
+  const release = lockExistingPool(o)
   let pool: ThinPool | undefined
   let device: ThinDevice
   try {

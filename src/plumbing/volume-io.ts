@@ -1,13 +1,9 @@
 // Volume I/O plumbing: a thin device's bytes in and out by device id, streamed in
 // bounded memory, under the pool's lock. A write or discard is one commit: all of it
 // or, on failure, no new mapping at all.
-import fs from 'node:fs'
-import {poolPaths} from '../dm/thin/pool-layout.js'
 import {ThinPool} from '../dm/thin/thin-pool.js'
 import {type DiscardSummary, discardVolume, readVolumeStream, writeVolumeStream, type WriteSummary} from '../dm/thin/volume-io.js'
-import {FvmError} from '../errors.js'
-import {type PoolOptions, withPool} from './pool.js'
-import {lockPool} from './pool-lock.js'
+import {lockExistingPool, type PoolOptions, withPool} from './pool.js'
 
 export interface ThinWriteReport extends WriteSummary {
   id: number
@@ -68,8 +64,7 @@ function written(output: NodeJS.WritableStream, chunk: Buffer): Promise<void> {
 
 /** withPool for operations that wait on streams: the lock and the pool stay held until fn settles. */
 async function withPoolAsync<T>(o: PoolOptions, readOnly: boolean, fn: (pool: ThinPool) => Promise<T>): Promise<T> {
-  if (!fs.existsSync(poolPaths(o.pool).metadata)) throw new FvmError('notFound', `no pool at "${o.pool}"`)
-  const release = lockPool(o.pool, o.fs)
+  const release = lockExistingPool(o)
   try {
     const pool = ThinPool.open(o.pool, {fs: o.fs, failpoint: o.failpoint, readOnly})
     try {
