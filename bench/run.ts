@@ -7,14 +7,22 @@ import {deltaBenchmarks} from './suites/delta.js'
 import {engineBenchmarks} from './suites/engine.js'
 import {ioBenchmarks} from './suites/io.js'
 import {porcelainBenchmarks} from './suites/porcelain.js'
+import {PUSH_BENCHMARK_NAMES, pushBenchmarks, pushUnavailable} from './suites/push.js'
 import {startup} from './suites/startup.js'
-
-const all: Benchmark[] = [...startup, ...engineBenchmarks(), ...ioBenchmarks(), ...deltaBenchmarks(), ...porcelainBenchmarks()]
 
 const args = process.argv.slice(2)
 const json = args.includes('--json')
 const filters = args.filter((a) => a !== '--json')
-const chosen = all.filter((b) => filters.length === 0 || filters.some((f) => b.name.includes(f)))
+const wanted = (name: string): boolean => filters.length === 0 || filters.some((f) => name.includes(f))
+
+// The push suite starts an sshd (root only), so only when one of its benchmarks is asked for.
+const pushWanted = PUSH_BENCHMARK_NAMES.some(wanted)
+const pushSkipped = pushWanted ? pushUnavailable() : undefined
+if (pushSkipped) process.stderr.write(`skipping the push benchmarks: ${pushSkipped}\n`)
+const push = pushWanted && !pushSkipped ? await pushBenchmarks() : []
+
+const all: Benchmark[] = [...startup, ...engineBenchmarks(), ...ioBenchmarks(), ...deltaBenchmarks(), ...porcelainBenchmarks(), ...push]
+const chosen = all.filter((b) => wanted(b.name))
 
 const results: BenchResult[] = []
 for (const b of chosen) {

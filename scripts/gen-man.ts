@@ -180,9 +180,10 @@ export function renderManPages(manifest: Manifest): Map<string, string> {
   return pages
 }
 
+/** Rewrites the section 1 pages; other sections (fvm-stream.5) have their own generators. */
 export function writeManPages(manifest: Manifest, dir: string): void {
-  fs.rmSync(dir, {recursive: true, force: true})
   fs.mkdirSync(dir, {recursive: true})
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.1'))) fs.rmSync(path.join(dir, file))
   for (const [file, text] of renderManPages(manifest)) fs.writeFileSync(path.join(dir, file), text)
 }
 

@@ -49,6 +49,9 @@ function render(e: HistoryEntry): string {
         create: e.to === null ? 'created empty' : `created from ${named(e.to, e.tags)}`,
         rollback: `rolled back to ${named(e.to, e.tags)}; what it held is kept as ${short(e.displaced)}`,
         'rollback-undo': `rollback undone: back to ${short(e.to)}; what it held is kept as ${short(e.displaced)}`,
+        'fast-forward': `fast-forwarded to ${named(e.to, e.tags)} by a pull`,
+        received: `received ${named(e.to, e.tags)}`,
+        forced: `received ${named(e.to, e.tags)} by a forced push; the head it replaced is kept as ${short(e.displaced)}`,
       }[e.action]
       return `${e.action} ${e.branch}\nDate: ${e.time}\n    ${e.branch} ${line}`
     }

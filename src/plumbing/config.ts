@@ -1,11 +1,12 @@
-// fvm.yaml: the instance's identity and settings. Its presence is what makes a
+// fvm.yaml: the instance's identity, settings and remotes. Its presence is what makes a
 // directory an fvm home; it is written first (atomically) and the pool and catalog it
 // describes are made after it, by whatever command finds them missing.
 import fs from 'node:fs'
 import path from 'node:path'
-import {parse, stringify} from 'yaml'
+import {parse, parseDocument, stringify} from 'yaml'
 import {FvmError} from '../errors.js'
-import {nameProblem} from './names.js'
+import {entry, setEntry} from './catalog/model.js'
+import {nameProblem, printable} from './names.js'
 import {writeFileAtomic} from './private-files.js'
 import {parseSize} from './sizes.js'
 
@@ -28,6 +29,18 @@ export interface InstanceConfig {
   pool: PoolSettings
   /** The most bytes all volumes together may address (`quota: 500GiB`); absent: no limit. */
   quota?: number
+  /** Other instances by the names `fvm remote add` gave them; absent: none. */
+  remotes?: Record<string, RemoteConfig>
+}
+
+export interface RemoteConfig {
+  /** Where it is, in the canonical form of transport/address.ts. */
+  url: string
+  /**
+   * Its own instance name, once a push or pull has met it: what its remote branches
+   * are named after here, since the name given to the remote may differ.
+   */
+  instance?: string
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -36,22 +49,29 @@ export function configPath(home: string): string {
   return path.join(home, CONFIG_FILE)
 }
 
-export function readConfig(home: string): InstanceConfig {
-  const file = configPath(home)
-  let text: string
+function readConfigText(home: string): string {
   try {
-    text = fs.readFileSync(file, 'utf8')
+    return fs.readFileSync(configPath(home), 'utf8')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new FvmError('notFound', `no fvm instance at "${home}"`, {hint: 'run "fvm init" or pass --home'})
     }
     throw error
   }
+}
+
+function notYaml(file: string, error: Error): FvmError {
+  return new FvmError('corrupt', `"${file}" is not valid YAML: ${error.message.split('\n')[0]}`)
+}
+
+export function readConfig(home: string): InstanceConfig {
+  const file = configPath(home)
+  const text = readConfigText(home)
   let value: unknown
   try {
     value = parse(text)
   } catch (error) {
-    throw new FvmError('corrupt', `"${file}" is not valid YAML: ${(error as Error).message.split('\n')[0]}`)
+    throw notYaml(file, error as Error)
   }
   return validateConfig(value, file)
 }
@@ -69,6 +89,7 @@ function validateConfig(value: unknown, file: string): InstanceConfig {
   const pool = c.pool as Partial<PoolSettings> | undefined
   if (!pool || !Number.isSafeInteger(pool.size) || !Number.isSafeInteger(pool.blockSize)) return bad('pool size or blockSize missing')
   const quota = c.quota === undefined || c.quota === null ? undefined : quotaBytes(c.quota, file)
+  const remotes = c.remotes === undefined || c.remotes === null ? undefined : remotesOf(c.remotes, bad)
   return {
     version: c.version,
     uuid: c.uuid,
@@ -76,7 +97,26 @@ function validateConfig(value: unknown, file: string): InstanceConfig {
     created: c.created,
     pool: {size: pool.size!, blockSize: pool.blockSize!},
     ...(quota === undefined ? {} : {quota}),
+    ...(remotes === undefined ? {} : {remotes}),
   }
+}
+
+/**
+ * The remotes' names and fields. A url is only checked to be text here: one that no
+ * longer parses fails where it is used, so `fvm remote set-url` can still fix it.
+ */
+function remotesOf(value: unknown, bad: (what: string) => never): Record<string, RemoteConfig> | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('remotes must map names to {url: ADDRESS}')
+  const remotes: Record<string, RemoteConfig> = {}
+  for (const [name, fields] of Object.entries(value)) {
+    const problem = nameProblem(name)
+    if (problem) return bad(`remote name "${printable(name)}" ${problem}`)
+    const r = fields as Partial<RemoteConfig> | null
+    if (r === null || typeof r !== 'object' || typeof r.url !== 'string' || r.url === '') return bad(`remote "${name}": url missing`)
+    if (r.instance !== undefined && (typeof r.instance !== 'string' || nameProblem(r.instance))) return bad(`remote "${name}": instance name invalid`)
+    setEntry(remotes, name, {url: r.url, ...(r.instance === undefined ? {} : {instance: r.instance})})
+  }
+  return Object.keys(remotes).length === 0 ? undefined : remotes
 }
 
 /** A quota as people write it in the file: a size (`10G`, `1TiB`) or a number of bytes. */
@@ -93,4 +133,24 @@ function quotaBytes(value: unknown, file: string): number {
 
 export function writeConfig(home: string, config: InstanceConfig): void {
   writeFileAtomic(configPath(home), `# fvm instance; see "man fvm"\n${stringify(config)}`)
+}
+
+/**
+ * Replaces the remotes in fvm.yaml (sorted by name; none: the key goes), atomically.
+ * Every other line stays as it was written, comments and a quota like `500GiB` too.
+ * The caller holds the instance's lock, so a concurrent edit cannot be lost.
+ */
+export function writeRemotes(home: string, remotes: Record<string, RemoteConfig>): void {
+  const file = configPath(home)
+  const doc = parseDocument(readConfigText(home))
+  if (doc.errors.length > 0) throw notYaml(file, doc.errors[0])
+  const names = Object.keys(remotes).sort()
+  if (names.length === 0) {
+    doc.delete('remotes')
+  } else {
+    const sorted: Record<string, RemoteConfig> = {}
+    for (const name of names) setEntry(sorted, name, entry(remotes, name)!)
+    doc.set('remotes', doc.createNode(sorted))
+  }
+  writeFileAtomic(file, doc.toString())
 }

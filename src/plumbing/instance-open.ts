@@ -51,27 +51,53 @@ function finishInit(poolDir: string, config: InstanceConfig, ctx: InstanceContex
   CatalogStore.create(catalogFile, newCatalogState({instance: {uuid: config.uuid, name: config.name}}), 0, {fs, failpoint: ctx.failpoint}).close()
 }
 
-/** Runs fn with the instance open and consistent, holding its lock; always closes. */
-export function withInstance<R>(ctx: InstanceContext, fn: (instance: OpenInstance) => R): R {
+/** Opens the instance, consistent and locked; `close` closes it and releases the lock. */
+function openInstance(ctx: InstanceContext): {instance: OpenInstance; close: () => void} {
   const config = readConfig(ctx.home)
   const poolDir = path.join(ctx.home, POOL_DIR)
   const release = lockPool(poolDir, ctx.fs)
+  const closers: Array<() => void> = [release]
+  const close = (): void => {
+    // Innermost first; each runs even if a later one throws.
+    for (const closer of closers.splice(0).reverse()) {
+      try {
+        closer()
+      } catch {
+        // Closing a read-only view or a released lock cannot lose data; the first error wins.
+      }
+    }
+  }
   try {
     finishInit(poolDir, config, ctx)
     const pool = ThinPool.open(poolDir, {fs: ctx.fs, failpoint: ctx.failpoint})
-    try {
-      const catalog = CatalogStore.open<CatalogState>(path.join(poolDir, CATALOG_FILE), {fs: ctx.fs, failpoint: ctx.failpoint})
-      try {
-        const recovered = reconcile(catalog, pool.transactionId)
-        checkCatalogInvariants(catalog.committed().value)
-        return fn({home: ctx.home, config, pool, catalog, recovered})
-      } finally {
-        catalog.close()
-      }
-    } finally {
-      pool.close()
-    }
+    closers.push(() => pool.close())
+    const catalog = CatalogStore.open<CatalogState>(path.join(poolDir, CATALOG_FILE), {fs: ctx.fs, failpoint: ctx.failpoint})
+    closers.push(() => catalog.close())
+    const recovered = reconcile(catalog, pool.transactionId)
+    checkCatalogInvariants(catalog.committed().value)
+    return {instance: {home: ctx.home, config, pool, catalog, recovered}, close}
+  } catch (error) {
+    close()
+    throw error
+  }
+}
+
+/** Runs fn with the instance open and consistent, holding its lock; always closes. */
+export function withInstance<R>(ctx: InstanceContext, fn: (instance: OpenInstance) => R): R {
+  const {instance, close} = openInstance(ctx)
+  try {
+    return fn(instance)
   } finally {
-    release()
+    close()
+  }
+}
+
+/** withInstance for work that waits on I/O (a transfer): the lock is held until fn's promise settles. */
+export async function withInstanceAsync<R>(ctx: InstanceContext, fn: (instance: OpenInstance) => Promise<R>): Promise<R> {
+  const {instance, close} = openInstance(ctx)
+  try {
+    return await fn(instance)
+  } finally {
+    close()
   }
 }

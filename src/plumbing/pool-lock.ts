@@ -46,13 +46,31 @@ function tryCreate(fs: FileSystem, file: string): boolean {
   }
 }
 
+const pause = new Int32Array(new SharedArrayBuffer(4))
+
+/**
+ * The lock's owner. Its creator writes the pid right after creating the file, so an
+ * empty lock is read again for a while before it counts as a dead creator's.
+ */
+function settledOwner(fs: FileSystem, file: string): number | undefined {
+  for (let tries = 0; tries < OWNER_READS; tries++) {
+    const owner = readOwner(fs, file)
+    if (owner !== undefined || !fs.exists(file)) return owner
+    Atomics.wait(pause, 0, 0, OWNER_READ_PAUSE_MS)
+  }
+  return undefined
+}
+
+const OWNER_READS = 40
+const OWNER_READ_PAUSE_MS = 5
+
 /** Takes the pool's lock or fails with the conflict code; returns the release function. */
 export function lockPool(dir: string, fs: FileSystem = nodeFileSystem): () => void {
   const file = path.join(dir, LOCK_FILE)
   if (!tryCreate(fs, file)) {
-    const owner = readOwner(fs, file)
-    // A half-written lock (owner unreadable) is as stale as a dead owner's: its creator
-    // died between create and write, since the write follows at once.
+    const owner = settledOwner(fs, file)
+    // A lock still without an owner is as stale as a dead owner's: its creator died
+    // between create and write.
     if (owner !== undefined && isAlive(owner)) {
       throw new FvmError('conflict', `pool "${dir}" is busy: process ${owner} holds its lock`, {
         hint: `wait for it to finish; if no fvm process ${owner} exists, remove "${file}"`,
@@ -61,7 +79,12 @@ export function lockPool(dir: string, fs: FileSystem = nodeFileSystem): () => vo
     // Two processes breaking the same dead lock at once could both get in; that needs a
     // crash and a race within microseconds, and the catalog's own compare-and-swap still
     // refuses the second writer's commit.
-    fs.unlink(file)
+    try {
+      fs.unlink(file)
+    } catch (error) {
+      // Released meanwhile: free to take.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    }
     if (!tryCreate(fs, file)) throw new FvmError('conflict', `pool "${dir}" is busy: another process took its lock`)
   }
   return () => {

@@ -11,6 +11,11 @@ const volumes: Offer = (n) => n.volumes
 const branches: Offer = (n) => n.branches
 const tags: Offer = (n) => n.tags
 const refs: Offer = (n) => [...n.volumes, ...n.branches, ...n.tags, ...n.remoteBranches]
+/** What can be read: branches, tags, remote branches. */
+const readable: Offer = (n) => [...n.branches, ...n.tags, ...n.remoteBranches]
+const remotes: Offer = (n) => n.remotes
+/** What push sends: volumes (all their branches) or branches. */
+const sendable: Offer = (n) => [...n.volumes, ...n.branches]
 /** The volume of a branch to create: "mydata/", then the new name is the user's. */
 const newBranch: Offer = (n) => n.volumes.map((v) => `${v}/`)
 /** The volume of a tag to create, once "TAG@" is typed. */
@@ -33,6 +38,16 @@ const ARGUMENTS: Record<string, Offer[]> = {
   'tag:rm': [tags],
   rollback: [branches, tagOfBranch],
   log: [refs],
+  diff: [readable, readable],
+  'volume:import': [branches],
+  'volume:export': [readable],
+  push: [remotes, sendable],
+  fetch: [remotes],
+  pull: [remotes],
+  'remote:rm': [remotes],
+  'remote:rename': [remotes],
+  'remote:set-url': [remotes],
+  'remote:show': [remotes],
 }
 
 /** The completions at `position`; `names` is read only where an argument takes names. */

@@ -4,10 +4,11 @@
 export async function failpointFromEnv(): Promise<((name: string) => void) | undefined> {
   const spec = process.env.FVM_FAILPOINT
   if (!spec) return undefined
-  const [{FAILPOINT_NAMES, failpointFromSpec}, {CATALOG_FAILPOINTS}, {TRANSACTION_FAILPOINTS}] = await Promise.all([
+  const [{FAILPOINT_NAMES, failpointFromSpec}, {CATALOG_FAILPOINTS}, {TRANSACTION_FAILPOINTS}, {TRANSFER_FAILPOINTS}] = await Promise.all([
     import('../dm/pdata/failpoints.js'),
     import('../plumbing/catalog/store.js'),
     import('../plumbing/transaction.js'),
+    import('../plumbing/replicate/send.js'),
   ])
-  return failpointFromSpec(spec, [...FAILPOINT_NAMES, ...CATALOG_FAILPOINTS, ...TRANSACTION_FAILPOINTS])
+  return failpointFromSpec(spec, [...FAILPOINT_NAMES, ...CATALOG_FAILPOINTS, ...TRANSACTION_FAILPOINTS, ...TRANSFER_FAILPOINTS])
 }

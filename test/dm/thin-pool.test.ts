@@ -82,7 +82,7 @@ describe('dm ThinPool', function () {
       for (const name of ['metadata', 'data']) expect(fs.statSync(path.join(dir, name)).mode & 0o777).to.equal(0o600)
       expect(fs.readdirSync(dir).sort()).to.deep.equal(['data', 'metadata'])
       expect(fs.statSync(path.join(dir, 'data')).size).to.equal(100_000 * 65536)
-      expect(fs.statSync(path.join(dir, 'metadata')).size).to.equal(Math.ceil((48 * 100_000) / 4096) * 4096)
+      expect(fs.statSync(path.join(dir, 'metadata')).size).to.equal(Math.ceil((4 * 48 * 100_000) / 4096) * 4096)
       expect(pool.devices()).to.deep.equal([0])
       expect(pool.status()).to.include({transactionId: 0, time: 0, usedDataBlocks: 0, totalDataBlocks: 100_000, heldRoot: undefined})
       pool.close()

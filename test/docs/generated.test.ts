@@ -30,9 +30,11 @@ function committedManifest(): Manifest {
   return JSON.parse(fs.readFileSync(path.join(repoRoot, 'oclif.manifest.json'), 'utf8')) as Manifest
 }
 
+/** The section 1 pages, the ones made from the manifest. */
 function committedManPages(): Map<string, string> {
   const dir = path.join(repoRoot, 'man')
-  return new Map(fs.readdirSync(dir).sort().map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]))
+  const pages = fs.readdirSync(dir).filter((f) => f.endsWith('.1')).sort()
+  return new Map(pages.map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]))
 }
 
 const sorted = (pages: Map<string, string>) => new Map([...pages].sort(([a], [b]) => a.localeCompare(b)))

@@ -30,6 +30,7 @@ describe('tab completion of names from the pool', function () {
       ['volume', 'create', 'mydata', '--size', '64MiB', '--home', home],
       ['branch', 'mydata/feature', '--home', home],
       ['tag', 'v1@mydata', '--home', home],
+      ['remote', 'add', 'beta', '/srv/beta', '--home', home],
       ['autocomplete', 'bash'],
       ['autocomplete', 'zsh'],
     ]) {
@@ -78,6 +79,14 @@ describe('tab completion of names from the pool', function () {
     expect(bash('fvm rollback mydata/t')).to.deep.equal(['mydata/trunk'])
     expect(bash('fvm rollback --yes mydata/trunk ')).to.deep.equal(['v1'])
     expect(bash('fvm log ')).to.deep.equal(['mydata', 'mydata/feature', 'mydata/trunk', 'v1@mydata'])
+  })
+
+  it('offers remotes to push, fetch and pull, then what push sends, and refs to diff', () => {
+    expect(bash('fvm push ')).to.deep.equal(['beta'])
+    expect(bash('fvm push beta mydata/')).to.deep.equal(['mydata/feature', 'mydata/trunk'])
+    expect(bash('fvm fetch b')).to.deep.equal(['beta'])
+    expect(bash('fvm remote show ')).to.deep.equal(['beta'])
+    expect(bash('fvm diff v')).to.deep.equal(['v1@mydata'])
   })
 
   it('reads the instance --home names on the line, else $FVM_HOME', () => {

@@ -127,7 +127,7 @@ describe('fvm rollback, log and gc (end to end)', function () {
     expect(plan.collected[0]).to.deep.include({snapshot: v2.snapshot, volume: 'data', device: v2.device, origin: {kind: 'tag', tag: 'v2'}})
     expect(run(t.home, ['gc', '--dry-run']).stdout).to.equal(
       `would delete device ${v2.device}: snapshot ${v2.snapshot.slice(0, 8)} of data (tag, ${plan.collected[0].created})\n` +
-      'would collect 1 devices, 0 rollback entries, 0 snapshot records\n')
+      'would collect 1 devices, 0 reflog entries, 0 snapshot records\n')
     expect(snapshotTree(t.home)).to.deep.equal(before)
 
     const done = ok(t.home, 'gc')

@@ -1,8 +1,9 @@
 // Shared by the catalog model tests: a deterministic clock and uuid source, a fresh
-// state, and an assertion for expected FvmErrors.
+// state, an assertion for expected FvmErrors, and a stream received in one step.
 import {expect} from 'chai'
 import {FvmError} from '../../src/errors.js'
 import {type CatalogState, catalogProblems, newCatalogState} from '../../src/plumbing/catalog/model.js'
+import {type FinishReceiveResult, type ReceiveRequest, beginReceive, finishReceive} from '../../src/plumbing/catalog/ops-receive.js'
 import type {Mutation, OpContext} from '../../src/plumbing/catalog/ops-shared.js'
 
 export const INSTANCE = {uuid: '11111111-1111-4111-8111-111111111111', name: 'alpha'}
@@ -59,4 +60,15 @@ export function deepFreeze<T>(value: T): T {
     Object.freeze(value)
   }
   return value
+}
+
+/** A whole stream received in one go: begin (its staged device), then finish (published). */
+export function receiveWhole(
+  state: CatalogState,
+  request: Omit<ReceiveRequest, 'force'> & {force?: boolean},
+  ctx: OpContext,
+): Mutation<FinishReceiveResult> {
+  const begun = beginReceive(state, {force: false, ...request}, ctx)
+  const done = finishReceive(begun.state, {snapshot: request.snapshot.uuid}, ctx)
+  return {state: done.state, plan: [...begun.plan, ...done.plan], result: done.result}
 }

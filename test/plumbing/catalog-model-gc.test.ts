@@ -4,11 +4,11 @@ import {expect} from 'chai'
 import type {CatalogState} from '../../src/plumbing/catalog/model.js'
 import {createBranch, removeBranch} from '../../src/plumbing/catalog/ops-branches.js'
 import {DEFAULT_REFLOG_KEEP, gc, planGc, snapshotUsers} from '../../src/plumbing/catalog/ops-gc.js'
-import {createPushBase, receiveRemoteBranch, removeRemoteBranch} from '../../src/plumbing/catalog/ops-remote.js'
+import {createPushBase, removeRemoteBranch} from '../../src/plumbing/catalog/ops-remote.js'
 import {rollback, rollbackUndo} from '../../src/plumbing/catalog/ops-rollback.js'
 import {createTag, removeTag} from '../../src/plumbing/catalog/ops-tags.js'
 import {createVolume} from '../../src/plumbing/catalog/ops-volumes.js'
-import {GiB, TestContext, emptyState, expectFvmError, stateOf} from './catalog-model-fixtures.js'
+import {GiB, TestContext, emptyState, expectFvmError, receiveWhole, stateOf} from './catalog-model-fixtures.js'
 
 let ctx: TestContext
 
@@ -33,7 +33,7 @@ describe('catalog model gc', () => {
     const state = rolledBack(3)
     const m = gc(state)
     expect(m.plan).to.deep.equal([])
-    expect(m.result).to.deep.equal({collected: [], expired: [], forgotten: []})
+    expect(m.result).to.deep.equal({collected: [], expired: [], forgotten: [], abandoned: []})
     expect(stateOf(m)).to.deep.equal(state)
   })
 
@@ -111,10 +111,11 @@ describe('catalog model gc', () => {
     expect(pushed.plan).to.deep.equal([{op: 'delete', id: first.result.device}])
     state = stateOf(pushed)
     const volume = {uuid: mydata(state).uuid, name: 'mydata', size: GiB}
+    // The second head is a delta on the first (a fast-forward): the first is only its parent then.
     const received = (uuid: string, expected: string | null) =>
-      receiveRemoteBranch(
+      receiveWhole(
         state,
-        {instance: 'beta', volume, branch: 'trunk', snapshot: {uuid, parent: null, created: ctx.now}, base: null, expected},
+        {instance: 'beta', volume, branch: 'trunk', snapshot: {uuid, parent: expected, created: ctx.now}, base: expected, expected},
         ctx,
       )
     const a = received('aaaaaaaa-0000-4000-8000-000000000001', null)

@@ -11,11 +11,10 @@ import {
   resolveDevice,
   volumeInfo,
 } from '../../src/plumbing/catalog/ops-lookups.js'
-import {receiveRemoteBranch} from '../../src/plumbing/catalog/ops-remote.js'
 import {rollback} from '../../src/plumbing/catalog/ops-rollback.js'
 import {createTag} from '../../src/plumbing/catalog/ops-tags.js'
 import {createVolume} from '../../src/plumbing/catalog/ops-volumes.js'
-import {GiB, TestContext, emptyState, expectFvmError, stateOf} from './catalog-model-fixtures.js'
+import {GiB, TestContext, emptyState, expectFvmError, receiveWhole, stateOf} from './catalog-model-fixtures.js'
 
 const HEAD = 'bbbbbbbb-0000-4000-8000-000000000001'
 
@@ -35,7 +34,7 @@ describe('catalog model lookups', () => {
     state = stateOf(rollback(state, {branch: 'mydata/trunk', tag: 'v1'}, ctx.tick())) // trunk 7; 2 displaced
     const mydata = Object.values(state.volumes).find((v) => v.name === 'mydata')
     state = stateOf(
-      receiveRemoteBranch(
+      receiveWhole(
         state,
         {
           instance: 'beta',

@@ -5,15 +5,14 @@ import type {CatalogState} from '../../src/plumbing/catalog/model.js'
 import {createBranch, removeBranch} from '../../src/plumbing/catalog/ops-branches.js'
 import {gc} from '../../src/plumbing/catalog/ops-gc.js'
 import {
-  type ReceiveRequest,
   createPushBase,
-  receiveRemoteBranch,
   recordPush,
   removeRemoteBranch,
 } from '../../src/plumbing/catalog/ops-remote.js'
+import type {ReceiveRequest} from '../../src/plumbing/catalog/ops-receive.js'
 import {createTag} from '../../src/plumbing/catalog/ops-tags.js'
 import {createVolume} from '../../src/plumbing/catalog/ops-volumes.js'
-import {GiB, TestContext, emptyState, expectFvmError, stateOf} from './catalog-model-fixtures.js'
+import {GiB, TestContext, emptyState, expectFvmError, receiveWhole, stateOf} from './catalog-model-fixtures.js'
 
 let ctx: TestContext
 
@@ -30,6 +29,7 @@ function sent(uuid: string, fields: Partial<ReceiveRequest> = {}): ReceiveReques
     snapshot: {uuid, parent: null, created: '2023-12-31T00:00:00.000Z'},
     base: null,
     expected: null,
+    force: false,
     ...fields,
   }
 }
@@ -40,7 +40,7 @@ function mydata(state: CatalogState) {
 
 /** mydata received from beta: trunk's head S1 on device 1. */
 function received(state = emptyState()): CatalogState {
-  return stateOf(receiveRemoteBranch(state, sent(S1), ctx))
+  return stateOf(receiveWhole(state, sent(S1), ctx))
 }
 
 describe('catalog model replication', () => {
@@ -89,9 +89,17 @@ describe('catalog model replication', () => {
 
   describe('receiveRemoteBranch', () => {
     it('creates the volume from a full stream: a new thin device for the head', () => {
-      const m = receiveRemoteBranch(emptyState(), sent(S1), ctx)
+      const m = receiveWhole(emptyState(), sent(S1), ctx)
       expect(m.plan).to.deep.equal([{op: 'create_thin', id: 1}])
-      expect(m.result).to.deep.equal({remoteBranch: 'beta/mydata/trunk', volume: VOLUME.uuid, volumeCreated: true, snapshot: S1, device: 1})
+      expect(m.result).to.deep.equal({
+        remoteBranch: 'beta/mydata/trunk',
+        volume: VOLUME.uuid,
+        volumeCreated: true,
+        snapshot: S1,
+        device: 1,
+        replaced: null,
+        forced: false,
+      })
       const state = stateOf(m)
       expect(mydata(state)).to.deep.include({name: 'mydata', size: GiB, source: {kind: 'received', instance: 'beta'}, branches: {}})
       expect(mydata(state).remoteBranches).to.deep.equal({beta: {trunk: S1}})
@@ -106,66 +114,74 @@ describe('catalog model replication', () => {
     })
 
     it('stages a delta on a snapshot of its base, linking the lineage as far as it is known here', () => {
+      // Each delta is on the current head: a fast-forward.
       let state = received()
-      const m = receiveRemoteBranch(state, sent(S2, {snapshot: {uuid: S2, parent: S1, created: ctx.now}, base: S1, expected: S1}), ctx)
+      const m = receiveWhole(state, sent(S2, {snapshot: {uuid: S2, parent: S1, created: ctx.now}, base: S1, expected: S1}), ctx)
       expect(m.plan).to.deep.equal([{op: 'create_snap', id: 2, origin: 1}])
       expect(m.result.volumeCreated).to.equal(false)
       state = stateOf(m)
       expect(state.snapshots[S2].parent).to.equal(S1)
       expect(mydata(state).remoteBranches.beta.trunk).to.equal(S2)
       const stranger = 'cccccccc-0000-4000-8000-000000000000'
-      const unknownParent = receiveRemoteBranch(
+      const unknownParent = receiveWhole(
         state,
-        sent(S3, {snapshot: {uuid: S3, parent: stranger, created: ctx.now}, base: S1, expected: S2}),
+        sent(S3, {snapshot: {uuid: S3, parent: stranger, created: ctx.now}, base: S2, expected: S2}),
         ctx,
       )
-      expect(stateOf(unknownParent).snapshots[S3].parent).to.equal(S1)
+      expect(stateOf(unknownParent).snapshots[S3].parent).to.equal(S2)
     })
 
     it('is a compare-and-swap on the remote branch', () => {
       const state = received()
       expectFvmError(
-        () => receiveRemoteBranch(state, sent(S2), ctx),
+        () => receiveWhole(state, sent(S2), ctx),
         'conflict',
         `remote branch "beta/mydata/trunk" moved: expected none, found ${S1}`,
       )
       expectFvmError(
-        () => receiveRemoteBranch(state, sent(S2, {expected: S3}), ctx),
+        () => receiveWhole(state, sent(S2, {expected: S3}), ctx),
         'conflict',
         `remote branch "beta/mydata/trunk" moved: expected ${S3}, found ${S1}`,
       )
-      const dev = stateOf(receiveRemoteBranch(state, sent(S2, {branch: 'dev'}), ctx))
+      const dev = stateOf(receiveWhole(state, sent(S2, {branch: 'dev'}), ctx))
       expect(dev.volumes[VOLUME.uuid].remoteBranches.beta).to.have.keys(['trunk', 'dev'])
     })
 
     it('refuses what does not fit here', () => {
       const state = received()
-      expectFvmError(() => receiveRemoteBranch(state, sent(S1, {expected: S1}), ctx), 'conflict', `snapshot ${S1} is already here`)
+      expectFvmError(() => receiveWhole(state, sent(S1, {expected: S1}), ctx), 'conflict', `snapshot ${S1} is already here`)
       expectFvmError(
-        () => receiveRemoteBranch(state, sent(S2, {instance: 'alpha'}), ctx),
+        () => receiveWhole(state, sent(S2, {instance: 'alpha'}), ctx),
         'usage',
         'cannot receive from instance "alpha": that is this instance',
       )
-      expectFvmError(() => receiveRemoteBranch(state, sent(S2, {branch: '..'}), ctx), 'usage', /^invalid branch name/)
-      expectFvmError(() => receiveRemoteBranch(state, sent('S2'), ctx), 'usage', /needs a lowercase uuid/)
+      expectFvmError(() => receiveWhole(state, sent(S2, {branch: '..'}), ctx), 'usage', /^invalid branch name/)
+      expectFvmError(() => receiveWhole(state, sent('S2'), ctx), 'usage', /needs lowercase uuids and an ISO time/)
       expectFvmError(
-        () => receiveRemoteBranch(state, sent(S2, {volume: {...VOLUME, size: 2 * GiB}, expected: S1}), ctx),
-        'conflict',
-        /is "mydata" of 1073741824 bytes here, but "mydata" of 2147483648/,
+        () => receiveWhole(state, sent(S2, {snapshot: {uuid: S2, parent: 'S1', created: ctx.now}, expected: S1, force: true}), ctx),
+        'usage',
+        /needs lowercase uuids/,
       )
       expectFvmError(
-        () => receiveRemoteBranch(state, sent(S2, {base: S3, expected: S1}), ctx),
+        () => receiveWhole(state, sent(S2, {volume: {...VOLUME, size: 2 * GiB}, base: S1, expected: S1}), ctx),
+        'conflict',
+        `volume "mydata" (${VOLUME.uuid}) has 1073741824 bytes here, but 2147483648 bytes on "beta"`,
+      )
+      // An unknown delta base, on a remote branch with no head yet (nothing to fast-forward).
+      expectFvmError(
+        () => receiveWhole(state, sent(S2, {branch: 'dev', base: S3}), ctx),
         'notFound',
         `delta base ${S3} is not a snapshot of volume "mydata" here`,
       )
       const other = {uuid: 'dddddddd-0000-4000-8000-000000000000', name: 'mydata', size: GiB}
-      expectFvmError(
-        () => receiveRemoteBranch(state, sent(S2, {volume: other}), ctx),
+      const namesake = expectFvmError(
+        () => receiveWhole(state, sent(S2, {volume: other}), ctx),
         'conflict',
-        /^volume "mydata" here is \S+, another volume than the one "beta" sends dddddddd-/,
+        `volume "mydata" here is ${VOLUME.uuid}, another volume than the one "beta" sends (${other.uuid})`,
       )
+      expect(namesake.hint).to.match(/--as NAME/)
       const full = stateOf(createVolume(emptyState({quota: GiB}), {name: 'x', size: GiB}, ctx))
-      expectFvmError(() => receiveRemoteBranch(full, sent(S1), ctx), 'noSpace', /^quota exceeded by 1073741824 bytes/)
+      expectFvmError(() => receiveWhole(full, sent(S1), ctx), 'noSpace', /^quota exceeded by 1073741824 bytes/)
     })
   })
 

@@ -1,20 +1,29 @@
 // Random sequences of catalog operations against a simulated dm-thin device table: each
 // plan is applied to a map of live device ids to their content (create_thin makes new
-// content, create_snap copies its origin's, the test "writes" to branches). After every
-// step the catalog keeps its invariants, references exactly the live devices, and
-// every operation did to the content what it promises.
+// content, create_snap copies its origin's, the test "writes" to branches and to staged
+// receives). After every step the catalog keeps its invariants, references exactly the
+// live devices, and every operation did to the content what it promises.
 import {expect} from 'chai'
 import fc from 'fast-check'
 import {FvmError} from '../../src/errors.js'
 import {type CatalogState, MAX_DEVICE_ID, catalogProblems, deviceHolders, entry} from '../../src/plumbing/catalog/model.js'
 import {createBranch, removeBranch, renameBranch} from '../../src/plumbing/catalog/ops-branches.js'
 import {gc} from '../../src/plumbing/catalog/ops-gc.js'
-import {createPushBase, receiveRemoteBranch, recordPush, removeRemoteBranch} from '../../src/plumbing/catalog/ops-remote.js'
+import {createPushBase, recordPush, removeRemoteBranch} from '../../src/plumbing/catalog/ops-remote.js'
+import {
+  type FinishReceiveResult,
+  type ReceiveRequest,
+  abortReceive,
+  beginReceive,
+  checkpointReceive,
+  descendsFrom,
+  finishReceive,
+} from '../../src/plumbing/catalog/ops-receive.js'
 import type {DmOp, Mutation} from '../../src/plumbing/catalog/ops-shared.js'
 import {rollback, rollbackUndo} from '../../src/plumbing/catalog/ops-rollback.js'
 import {createTag, removeTag} from '../../src/plumbing/catalog/ops-tags.js'
 import {createVolume, removeVolume, setQuota} from '../../src/plumbing/catalog/ops-volumes.js'
-import {TestContext, deepFreeze, emptyState} from './catalog-model-fixtures.js'
+import {TestContext, deepFreeze, emptyState, receiveWhole} from './catalog-model-fixtures.js'
 
 const UNIT = 512
 // Few names, mostly the common ones, so operations often meet what earlier ones made;
@@ -32,6 +41,32 @@ const from = fc.option(
   {nil: undefined, freq: 2},
 )
 
+/**
+ * What beta's stream is a delta against: nothing (a full stream), the remote branch's
+ * head, or another snapshot of the volume that has a device here.
+ */
+type SentBase = 'full' | 'head' | 'other'
+const sentBase = fc.constantFrom<SentBase>('full', 'head', 'head', 'other')
+/**
+ * The sent snapshot's parent on beta, which decides the fast-forward (see `expectReceive`):
+ * its delta base (none for a full stream), the head here, another snapshot of the volume
+ * here (often not in the head's line), one never seen here (beta did not push it), one of
+ * another volume here (which does not count), or none.
+ */
+type SentParent = 'base' | 'head' | 'other' | 'unknown' | 'foreign' | 'none'
+const sentParent = fc.oneof(
+  {arbitrary: fc.constant<SentParent>('base'), weight: 3},
+  {arbitrary: fc.constant<SentParent>('head'), weight: 2},
+  {arbitrary: fc.constant<SentParent>('other'), weight: 1},
+  {arbitrary: fc.constant<SentParent>('unknown'), weight: 2},
+  {arbitrary: fc.constant<SentParent>('foreign'), weight: 1},
+  {arbitrary: fc.constant<SentParent>('none'), weight: 1},
+)
+/** Forced pushes now and then. */
+const force = fc.oneof({arbitrary: fc.constant(false), weight: 2}, {arbitrary: fc.constant(true), weight: 1})
+/** What a receive command sends, to which branch. */
+const sending = {volume: volumeName, branch: branchName, base: sentBase, parent: sentParent, force}
+
 type Command =
   | {op: 'createVolume'; name: string; units: number | undefined; from: string | undefined}
   | {op: 'removeVolume'; name: string}
@@ -44,7 +79,13 @@ type Command =
   | {op: 'rollback'; volume: string; branch: string; tag: string}
   | {op: 'rollbackUndo'; volume: string; branch: string}
   | {op: 'push'; volume: string; branch: string}
-  | {op: 'receive'; volume: string; branch: string; delta: boolean}
+  | {op: 'receive'; volume: string; branch: string; base: SentBase; parent: SentParent; force: boolean}
+  | {op: 'beginReceive'; volume: string; branch: string; base: SentBase; parent: SentParent; force: boolean}
+  | {op: 'resumeReceive'; pick: number}
+  /** Progress `units` further on (negative: back, refused). */
+  | {op: 'checkpointReceive'; pick: number; units: number}
+  | {op: 'finishReceive'; pick: number}
+  | {op: 'abortReceive'; pick: number}
   | {op: 'removeRemoteBranch'; volume: string; branch: string}
   | {op: 'gc'; keep: number}
   | {op: 'write'; volume: string; branch: string}
@@ -69,7 +110,12 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   {arbitrary: fc.record({op: fc.constant('rollback' as const), volume: volumeName, branch: branchName, tag: tagName}), weight: 10},
   {arbitrary: fc.record({op: fc.constant('rollbackUndo' as const), volume: volumeName, branch: branchName}), weight: 6},
   {arbitrary: fc.record({op: fc.constant('push' as const), volume: volumeName, branch: branchName}), weight: 3},
-  {arbitrary: fc.record({op: fc.constant('receive' as const), volume: volumeName, branch: branchName, delta: fc.boolean()}), weight: 5},
+  {arbitrary: fc.record({op: fc.constant('receive' as const), ...sending}), weight: 5},
+  {arbitrary: fc.record({op: fc.constant('beginReceive' as const), ...sending}), weight: 4},
+  {arbitrary: fc.record({op: fc.constant('resumeReceive' as const), pick: fc.nat(3)}), weight: 2},
+  {arbitrary: fc.record({op: fc.constant('checkpointReceive' as const), pick: fc.nat(3), units: fc.integer({min: -1, max: 3})}), weight: 3},
+  {arbitrary: fc.record({op: fc.constant('finishReceive' as const), pick: fc.nat(3)}), weight: 3},
+  {arbitrary: fc.record({op: fc.constant('abortReceive' as const), pick: fc.nat(3)}), weight: 1},
   {arbitrary: fc.record({op: fc.constant('removeRemoteBranch' as const), volume: volumeName, branch: branchName}), weight: 2},
   {arbitrary: fc.record({op: fc.constant('gc' as const), keep: fc.integer({min: 1, max: 3})}), weight: 4},
   {arbitrary: fc.record({op: fc.constant('write' as const), volume: volumeName, branch: branchName}), weight: 10},
@@ -96,6 +142,11 @@ const COMMANDS: Command['op'][] = [
   'rollbackUndo',
   'push',
   'receive',
+  'beginReceive',
+  'resumeReceive',
+  'checkpointReceive',
+  'finishReceive',
+  'abortReceive',
   'removeRemoteBranch',
   'gc',
   'write',
@@ -103,6 +154,49 @@ const COMMANDS: Command['op'][] = [
 
 /** How often each kind of command went through, so the test can show it is not vacuous. */
 const succeeded = new Map<string, number>()
+
+/** What the receive commands should also have met, counted in `succeeded`. */
+const RECEIVE_EVENTS = [
+  'forced head',
+  'forced fast-forward recorded as received',
+  'non-fast-forward refused',
+  'parent from the sender, not the base',
+  'parent fell back to the base',
+  'no parent',
+  'resumed stream',
+  'stream dropped by gc',
+  'stream dropped by removeVolume',
+  'restaged branch',
+]
+
+function count(event: string): void {
+  succeeded.set(event, (succeeded.get(event) ?? 0) + 1)
+}
+
+/** The model's lineage: `uuid` and its ancestors here, following parent links. */
+function lineOf(state: CatalogState, uuid: string | null): Set<string> {
+  const line = new Set<string>()
+  for (let at = uuid; at !== null && !line.has(at); at = entry(state.snapshots, at)?.parent ?? null) line.add(at)
+  return line
+}
+
+/** What the model expects of a stream published or staged in `state`. */
+interface ReceiveExpectation {
+  /** The remote branch's head now. */
+  head: string | null
+  /** Where the snapshot hangs here: the sender's parent if it is a snapshot of the volume here, else the delta base if it is, else none. */
+  parent: string | null
+  /** No head, or the head in the line of that parent: only then may it go in unforced, and only otherwise is it recorded as forced. */
+  fastForward: boolean
+}
+
+function expectReceive(state: CatalogState, request: ReceiveRequest): ReceiveExpectation {
+  const volume = entry(state.volumes, request.volume.uuid)
+  const head = (volume && entry(entry(volume.remoteBranches, request.instance) ?? {}, request.branch)) ?? null
+  const here = (uuid: string | null): uuid is string => uuid !== null && entry(state.snapshots, uuid)?.volume === request.volume.uuid
+  const parent = here(request.snapshot.parent) ? request.snapshot.parent : here(request.base) ? request.base : null
+  return {head, parent, fastForward: head === null || lineOf(state, parent).has(head)}
+}
 
 class Simulation {
   state: CatalogState
@@ -173,7 +267,11 @@ class Simulation {
         return
       }
       case 'removeVolume':
-        this.apply(() => removeVolume(s, {name: c.name}))
+        this.apply(() => removeVolume(s, {name: c.name}), (m) => {
+          const dropped = Object.keys(s.receiving).filter((uuid) => !entry(m.state.receiving, uuid))
+          for (const uuid of dropped) expect(s.receiving[uuid].volume.uuid).to.equal(m.result.volume)
+          if (dropped.length > 0) count('stream dropped by removeVolume')
+        })
         return
       case 'setQuota':
         this.apply(() => setQuota(s, {quota: c.units === null ? null : c.units * UNIT}))
@@ -228,41 +326,206 @@ class Simulation {
         return
       }
       case 'receive':
+      case 'beginReceive':
         this.receive(c)
+        return
+      case 'resumeReceive':
+      case 'checkpointReceive':
+      case 'finishReceive':
+      case 'abortReceive':
+        this.staged(c)
         return
       case 'removeRemoteBranch':
         this.apply(() => removeRemoteBranch(s, {remoteBranch: `beta/${c.volume}/${c.branch}`}))
         return
       case 'gc':
-        this.apply(() => gc(s, {reflogKeep: c.keep}))
+        this.apply(() => gc(s, {reflogKeep: c.keep}), (m) => {
+          // gc drops every staged stream, with its device.
+          expect(m.result.abandoned.map((a) => a.snapshot).sort()).to.deep.equal(Object.keys(s.receiving).sort())
+          expect(m.state.receiving).to.deep.equal({})
+          if (m.result.abandoned.length > 0) count('stream dropped by gc')
+        })
         return
     }
   }
 
-  /** beta sends a branch: a full stream, or a delta on its current head when there is one. */
-  private receive(c: Extract<Command, {op: 'receive'}>): void {
+  /**
+   * beta sends a branch: a full stream, a delta on its current head, or a delta on another
+   * snapshot, with a parent on beta that may or may not be known here; in one go, or only
+   * begun (then resumed, checkpointed, finished or aborted later, or abandoned by gc or
+   * removeVolume). It always expects the head it sees.
+   */
+  private receive(c: Extract<Command, {op: 'receive' | 'beginReceive'}>): void {
     const v = this.volume(c.volume)
     const head = (v && entry(entry(v.remoteBranches, 'beta') ?? {}, c.branch)) ?? null
     const uuid = this.ctx.newUuid()
     const volume = v ? {uuid: v.uuid, name: v.name, size: v.size} : {uuid: this.ctx.newUuid(), name: c.volume, size: UNIT}
-    const base = c.delta ? head : null
-    const snapshot = {uuid, parent: head, created: this.ctx.now}
-    const request = {instance: 'beta', volume, branch: c.branch, snapshot, base, expected: head}
-    this.apply(() => receiveRemoteBranch(this.state, request, this.ctx), (m) => {
-      // The executor writes the stream into the new device.
-      this.devices.set(m.result.device, this.newContent())
-      this.snapshotContent.set(m.result.snapshot, this.devices.get(m.result.device) as string)
-    })
+    const snapshots = Object.values(this.state.snapshots)
+    const other = v && snapshots.find((s) => s.volume === v.uuid && s.device !== null && s.uuid !== head)
+    const base = c.base === 'head' ? head : c.base === 'other' ? (other?.uuid ?? null) : null
+    const parents: Record<SentParent, () => string | null> = {
+      base: () => base,
+      head: () => head,
+      // The newest other snapshot of the volume, device or not (often not the `other` base).
+      other: () => (v && snapshots.findLast((s) => s.volume === v.uuid && s.uuid !== head)?.uuid) ?? null,
+      unknown: () => this.ctx.newUuid(),
+      foreign: () => snapshots.find((s) => s.volume !== volume.uuid)?.uuid ?? null,
+      none: () => null,
+    }
+    const snapshot = {uuid, parent: parents[c.parent](), created: this.ctx.now}
+    const request: ReceiveRequest = {instance: 'beta', volume, branch: c.branch, snapshot, base, expected: head, force: c.force}
+    if (c.op === 'beginReceive') {
+      this.begin(request)
+      return
+    }
+    const expected = expectReceive(this.state, request)
+    this.apply(
+      () => receiveWhole(this.state, request, this.ctx),
+      (m) => {
+        // The executor writes the stream into the new device.
+        this.devices.set(m.result.device, this.newContent())
+        this.checkFinished(m, request, expected)
+      },
+      (err) => this.checkRefused(err, request, expected),
+    )
   }
 
-  /** Runs an operation, or accepts its refusal; applies and checks its plan. */
-  private apply<R>(mutation: () => Mutation<R>, check?: (m: Mutation<R>) => void): R | undefined {
+  private begin(request: ReceiveRequest): void {
+    const staged = entry(this.state.receiving, request.snapshot.uuid)
+    const before = staged && this.devices.get(staged.device)
+    const expected = expectReceive(this.state, request)
+    this.apply(
+      () => beginReceive(this.state, request, this.ctx),
+      (m) => {
+        // Staged only where it may be published: the head the sender saw, and a fast-forward unless forced.
+        expect(expected.head).to.equal(request.expected)
+        expect(request.force || expected.fastForward, 'a non-fast-forward staged without force').to.equal(true)
+        const {device, resumed, received} = m.result
+        expect(resumed).to.equal(staged !== undefined && staged.base === request.base)
+        if (resumed) {
+          count('resumed stream')
+          expect(m.plan).to.deep.equal([])
+          expect(this.devices.get(device)).to.equal(before)
+          expect(received).to.equal(staged?.received)
+        } else {
+          expect(received).to.equal(0)
+          if (request.base !== null) expect(this.devices.get(device)).to.equal(this.snapshotContent.get(request.base))
+        }
+        // At most one stream per remote branch is staged.
+        const same = Object.values(m.state.receiving).filter(
+          (r) => r.instance === request.instance && r.volume.uuid === request.volume.uuid && r.branch === request.branch,
+        )
+        expect(same.map((r) => r.snapshot.uuid)).to.deep.equal([request.snapshot.uuid])
+        if (m.plan.some((op) => op.op === 'delete')) count('restaged branch')
+      },
+      (err) => this.checkRefused(err, request, expected),
+    )
+  }
+
+  /** A staged stream, picked by its position among them: resumed, written to and checkpointed, finished or aborted. */
+  private staged(c: Extract<Command, {op: 'resumeReceive' | 'checkpointReceive' | 'finishReceive' | 'abortReceive'}>): void {
+    const all = Object.keys(this.state.receiving).sort()
+    if (all.length === 0) return
+    const staged = this.state.receiving[all[c.pick % all.length]]
+    const snapshot = staged.snapshot.uuid
+    switch (c.op) {
+      case 'resumeReceive': {
+        const {instance, volume, branch, base, replaces: expected, force} = staged
+        this.begin({instance, volume, branch, snapshot: staged.snapshot, base, expected, force})
+        return
+      }
+      case 'checkpointReceive': {
+        // Beyond the volume's size (1 to 4 units here) or backwards: refused.
+        const received = staged.received + c.units * UNIT
+        // The executor writes the stream's extents up to there, then commits the progress.
+        this.devices.set(staged.device, this.newContent())
+        this.apply(() => checkpointReceive(this.state, {snapshot, received}), (m) => {
+          expect(m.plan).to.deep.equal([])
+          expect(m.state.receiving[snapshot].received).to.equal(received)
+        })
+        return
+      }
+      case 'finishReceive': {
+        const {instance, volume, branch, base, replaces: expected, force} = staged
+        const request: ReceiveRequest = {instance, volume, branch, snapshot: staged.snapshot, base, expected, force}
+        // Checked again now: the head, the parent and the base may have changed since the beginning.
+        const model = expectReceive(this.state, request)
+        // The executor writes the rest of the stream, then publishes it.
+        this.devices.set(staged.device, this.newContent())
+        this.apply(
+          () => finishReceive(this.state, {snapshot}, this.ctx),
+          (m) => {
+            expect(m.plan).to.deep.equal([])
+            expect(m.result.device).to.equal(staged.device)
+            this.checkFinished(m, request, model)
+          },
+          (err) => {
+            this.checkRefused(err, request, model)
+            expect(this.state.receiving, 'a refused finish keeps the stream staged').to.have.property(snapshot)
+          },
+        )
+        return
+      }
+      case 'abortReceive':
+        this.apply(() => abortReceive(this.state, {snapshot}), (m) => {
+          expect(m.plan).to.deep.equal([{op: 'delete', id: staged.device}])
+          expect(m.state.receiving).to.not.have.property(snapshot)
+        })
+        return
+    }
+  }
+
+  /**
+   * A published stream: the parent link and the fast-forward as the model has them, the
+   * head, the reflog entry, and forced exactly where the line breaks (never without force).
+   */
+  private checkFinished(m: Mutation<FinishReceiveResult>, request: ReceiveRequest, model: ReceiveExpectation): void {
+    const {snapshot, replaced, forced} = m.result
+    this.snapshotContent.set(snapshot, this.devices.get(m.result.device) as string)
+    expect(replaced).to.equal(request.expected)
+    expect(replaced).to.equal(model.head)
+    const published = m.state.snapshots[snapshot]
+    expect(published.parent).to.equal(model.parent)
+    expect(published.volume).to.equal(request.volume.uuid)
+    if (model.parent === null) count('no parent')
+    else if (model.parent === request.snapshot.parent && model.parent !== request.base) count('parent from the sender, not the base')
+    else if (model.parent !== request.snapshot.parent) count('parent fell back to the base')
+    expect(request.force || model.fastForward, 'a non-fast-forward published without force').to.equal(true)
+    expect(forced).to.equal(replaced !== null && !model.fastForward)
+    // The same rule in the catalog's own terms: forced exactly when the old head is not in the new line.
+    expect(forced).to.equal(replaced !== null && !descendsFrom(m.state, snapshot, replaced))
+    if (forced) {
+      count('forced head')
+      expect(request.force, 'a forced head without force').to.equal(true)
+    } else if (request.force && replaced !== null) {
+      count('forced fast-forward recorded as received')
+    }
+    expect(m.state.receiving).to.not.have.property(snapshot)
+    const volume = m.state.volumes[m.result.volume]
+    expect(entry(volume.remoteBranches.beta, request.branch)).to.equal(snapshot)
+    const reflog = entry(volume.remoteReflogs.beta, request.branch) ?? []
+    expect(reflog[0]).to.deep.equal({action: forced ? 'forced' : 'received', time: this.ctx.now, to: snapshot, displaced: forced ? replaced : null})
+  }
+
+  /** A refused stream: refused as a non-fast-forward only where the model says it is one, the head being the one the sender saw. */
+  private checkRefused(err: FvmError, request: ReceiveRequest, model: ReceiveExpectation): void {
+    if (!/is not a fast-forward/.test(err.message)) return
+    count('non-fast-forward refused')
+    expect(err.kind).to.equal('conflict')
+    expect(request.force, 'a forced stream refused as a non-fast-forward').to.equal(false)
+    expect(model.head).to.equal(request.expected)
+    expect(model.fastForward, 'a fast-forward refused').to.equal(false)
+  }
+
+  /** Runs an operation, or accepts its refusal (checked by `refused`, if given); applies and checks its plan. */
+  private apply<R>(mutation: () => Mutation<R>, check?: (m: Mutation<R>) => void, refused?: (err: FvmError) => void): R | undefined {
     let m: Mutation<R>
     try {
       m = mutation()
     } catch (err) {
       if (!(err instanceof FvmError)) throw err
       expect(['usage', 'notFound', 'conflict', 'noSpace']).to.include(err.kind)
+      refused?.(err)
       return undefined
     }
     succeeded.set(this.current, (succeeded.get(this.current) ?? 0) + 1)
@@ -325,7 +588,7 @@ describe('catalog model properties', () => {
       }),
       {numRuns: 1000},
     )
-    for (const op of COMMANDS) expect(succeeded.get(op) ?? 0, `${op} went through`).to.be.at.least(10)
+    for (const op of [...COMMANDS, ...RECEIVE_EVENTS]) expect(succeeded.get(op) ?? 0, `${op} went through`).to.be.at.least(10)
   })
 
   it('the same sequence with the same context gives the same states and plans', () => {

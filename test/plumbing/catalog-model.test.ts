@@ -58,6 +58,7 @@ describe('catalog model', () => {
         quota: null,
         volumes: {},
         snapshots: {},
+        receiving: {},
       })
     })
 
@@ -159,9 +160,9 @@ describe('catalog model', () => {
         Object.keys(state.volumes).concat('00000000-0000-4000-8000-000000000002'),
       )
       expectFvmError(
-        () => createVolume(state, {name: 'big', size: 2 * GiB + 1}, ctx),
+        () => createVolume(state, {name: 'big', size: 2 * GiB + 512}, ctx),
         'noSpace',
-        `quota exceeded by 1 bytes: volume "big" needs ${2 * GiB + 1}, volumes already use ${GiB} of ${3 * GiB}`,
+        `quota exceeded by 512 bytes: volume "big" needs ${2 * GiB + 512}, volumes already use ${GiB} of ${3 * GiB}`,
       )
     })
   })
@@ -620,7 +621,7 @@ describe('catalog model', () => {
       ])
       expect(broken((s) => (s.quota = 1))).to.deep.equal([`volumes address ${GiB} bytes, over the quota of 1`])
       expect(broken((s) => (dev(s).reflog[0].action = 'rollback'))).to.deep.equal([
-        'volume "mydata" branch "dev" reflog entry 0 displaces nothing but is no "create", or the reverse',
+        'volume "mydata" branch "dev" reflog entry 0 displaces nothing but starts nothing, or the reverse',
       ])
     })
 

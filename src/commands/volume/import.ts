@@ -25,8 +25,10 @@ export default class VolumeImport extends FvmCommand<ImportImageResult> {
     'Reads FILE (or stdin with -) block by block (the pool\'s data block size) into the branch from --offset on (a ' +
     'multiple of the block size). A block the branch already holds unchanged is skipped and an all-zero block is ' +
     'unmapped, so re-importing a slightly changed image keeps everything else shared with tags and push bases. An ' +
-    'image that does not fit in the volume is refused. One commit at the end; a progress bar (bytes, rate, time ' +
-    'left) shows on a terminal.'
+    'image that does not fit in the volume is refused (from a pipe, once it has given more than fits). One commit ' +
+    'at the end; changed blocks go to free space until then, never over the old ones, so an import refused, failed ' +
+    'or interrupted part way leaves the branch as it was (the pool needs room for the changed blocks). A progress ' +
+    'bar (bytes, rate, time left) shows on a terminal.'
 
   static override examples = [
     {description: 'An image file into a branch', command: '<%= config.bin %> <%= command.id %> mydata/trunk disk.img'},

@@ -34,9 +34,16 @@ export function checkDataBlockCount(dataBlocks: number): void {
   }
 }
 
-/** The kernel's guide: 48 bytes per data block, at least 2 MiB, at most what the space map can describe. */
+/**
+ * Metadata bytes per data block. The kernel's guide is 48 for one fully mapped device,
+ * "more if you intend to take many snapshots": a snapshot whose origin is then rewritten
+ * needs a second mapping tree. The file is sparse, so room costs nothing until used;
+ * 4x the guide lets every block of the pool be mapped by about four diverged trees.
+ */
+const METADATA_BYTES_PER_DATA_BLOCK = 4 * 48
+
 export function metadataBlocksFor(dataBlocks: number): number {
-  const bytes = Math.max(MIN_METADATA_BYTES, 48 * dataBlocks)
+  const bytes = Math.max(MIN_METADATA_BYTES, METADATA_BYTES_PER_DATA_BLOCK * dataBlocks)
   return Math.min(MAX_METADATA_BLOCKS, Math.ceil(bytes / BLOCK_SIZE))
 }
 

@@ -6,7 +6,8 @@
 // error) rolls the pool back to its last commit, as a failed pool operation does, so no
 // mapping it made survives. Bytes it wrote in place into blocks that were already
 // mapped and unshared stay written, as on a disk: those are not transactional in the
-// kernel either.
+// kernel either. A write with copyAlways writes no block in place, so a rollback of its
+// transaction restores the content too.
 //
 // Discard has hole-punching semantics: every byte of the range reads as zero after it.
 // Whole blocks in the range are unmapped (their data blocks freed when no other device
@@ -15,9 +16,9 @@
 import {FvmError} from '../../errors.js'
 import type {Mapping, ThinPool} from './thin-pool.js'
 import {checkRange, IO_CHUNK, pageAlignedBuffer, readData, zeroChunk} from './volume-range.js'
-import {VolumeWriter, type WriteSummary} from './volume-writer.js'
+import {VolumeWriter, type WriteOptions, type WriteSummary} from './volume-writer.js'
 
-export type {WriteSummary} from './volume-writer.js'
+export type {WriteOptions, WriteSummary} from './volume-writer.js'
 
 export interface DiscardSummary {
   /** Whole blocks unmapped. */
@@ -32,9 +33,9 @@ export interface DiscardSummary {
 const DISCARD_BATCH = 4096
 
 /** Writes bytes at offset. */
-export function writeVolume(pool: ThinPool, id: number, offset: number, bytes: Uint8Array): WriteSummary {
+export function writeVolume(pool: ThinPool, id: number, offset: number, bytes: Uint8Array, options?: WriteOptions): WriteSummary {
   checkRange(offset, bytes.length)
-  const writer = new VolumeWriter(pool, id, offset)
+  const writer = new VolumeWriter(pool, id, offset, options)
   return undoOnFailure(pool, () => {
     writer.write(bytes)
     return writer.finish()

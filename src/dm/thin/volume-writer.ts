@@ -2,9 +2,12 @@
 // for write bios: a block that is mapped and not shared is overwritten in place; any
 // other block gets a new data block, mapped at once, whose bytes outside the write are
 // copied from the shared block it replaces (copy-on-write) or zeroed, so a reused data
-// block never shows what it held before. The allocator hands out consecutive blocks,
-// so the bytes of consecutive blocks go to the data file in one big pwrite: straight
-// from the caller's buffer when it is large, else gathered in a stage of IO_CHUNK.
+// block never shows what it held before. With copyAlways every mapped block is copied
+// too: the new block is one free at the last commit (the space map never hands out a
+// block freed since), so a rollback finds every old block's bytes as they were. The
+// allocator hands out consecutive blocks, so the bytes of consecutive blocks go to the
+// data file in one big pwrite: straight from the caller's buffer when it is large, else
+// gathered in a stage of IO_CHUNK.
 import {FvmError} from '../../errors.js'
 import type {LookupResult, ThinPool} from './thin-pool.js'
 import {checkRange, IO_CHUNK, pageAlignedBuffer, readData} from './volume-range.js'
@@ -32,6 +35,11 @@ interface OpenBlock {
 /** Caller bytes at least this long go to the file unstaged. */
 const DIRECT_BYTES = IO_CHUNK / 4
 
+export interface WriteOptions {
+  /** Copy-on-write for every mapped block, unshared ones too, so rolling back also restores their bytes. */
+  copyAlways?: boolean
+}
+
 export class VolumeWriter {
   private readonly blockSize: number
   private position: number
@@ -46,6 +54,7 @@ export class VolumeWriter {
     private readonly pool: ThinPool,
     private readonly id: number,
     offset: number,
+    private readonly options: WriteOptions = {},
   ) {
     checkRange(offset, 0)
     if (pool.readOnly) throw new FvmError('usage', `pool "${pool.dir}" is open read-only`)
@@ -117,7 +126,7 @@ export class VolumeWriter {
    * other either. Both are cheap: the lookup gave the first, a cached bitmap the second.
    */
   private mustCopy(old: LookupResult): boolean {
-    return old.shared || this.pool.dataBlockRefCount(old.dataBlock) > 1
+    return this.options.copyAlways === true || old.shared || this.pool.dataBlockRefCount(old.dataBlock) > 1
   }
 
   private close(): void {

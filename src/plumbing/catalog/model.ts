@@ -21,6 +21,30 @@ export interface CatalogState {
   volumes: Record<string, Volume>
   /** Every point-in-time copy of every volume, by uuid. */
   snapshots: Record<string, Snapshot>
+  /**
+   * Streams from other instances being received, by the uuid of the snapshot they carry:
+   * staged devices no name shows, kept so an interrupted transfer resumes where it stopped.
+   */
+  receiving: Record<string, Receiving>
+}
+
+/** A snapshot another instance is sending, staged in its own device until it is complete. */
+export interface Receiving {
+  instance: string
+  branch: string
+  /** The volume as the stream names it; it may not exist here yet. */
+  volume: {uuid: string; name: string; size: number}
+  snapshot: {uuid: string; parent: string | null; created: string}
+  /** The local snapshot the stream is a delta against (the staged device began as its copy); null: a full stream. */
+  base: string | null
+  device: number
+  /** The remote branch's head the sender saw, swapped for the new one at the end (compare-and-swap). */
+  replaces: string | null
+  /** The sender allows a head that is not an ancestor to be replaced (kept in the reflog). */
+  force: boolean
+  /** Bytes into the volume up to which the stream is applied and committed: where the next attempt resumes. */
+  received: number
+  started: string
 }
 
 /**
@@ -49,6 +73,8 @@ export interface Volume {
   tags: Record<string, Tag>
   /** Read-only copies of other instances' branches: instance name -> branch name -> snapshot uuid. */
   remoteBranches: Record<string, Record<string, string>>
+  /** What happened to each remote branch (instance name -> branch name -> entries), newest first. */
+  remoteReflogs: Record<string, Record<string, ReflogEntry[]>>
 }
 
 /** Where a volume's first content came from; informational, it may outlive what it names. */
@@ -86,7 +112,11 @@ export interface Branch {
   pushed: Record<string, string>
 }
 
-export type ReflogAction = 'create' | 'rollback' | 'rollback-undo'
+/**
+ * A local branch's actions (a pull's fast-forward among them), then a remote branch's:
+ * a received head, a forced one (displacing the old head).
+ */
+export type ReflogAction = 'create' | 'rollback' | 'rollback-undo' | 'fast-forward' | 'received' | 'forced'
 
 export interface ReflogEntry {
   action: ReflogAction
@@ -120,7 +150,7 @@ export type SnapshotOrigin =
   /** Taken when `branch` was made from branch `from`: their shared point. */
   | {kind: 'branch-point'; branch: string; from: string}
   /** A branch's content that `by` replaced; the reflog keeps it for undo. */
-  | {kind: 'displaced'; branch: string; by: Exclude<ReflogAction, 'create'>}
+  | {kind: 'displaced'; branch: string; by: 'rollback' | 'rollback-undo'}
   /** A frozen copy of `branch` to send to another instance. */
   | {kind: 'push-base'; branch: string}
   /** Sent by `instance` as the head of its `branch`. */
@@ -139,6 +169,7 @@ export function newCatalogState(options: {
     quota: options.quota ?? null,
     volumes: {},
     snapshots: {},
+    receiving: {},
   }
   checkCatalogInvariants(state)
   return state
@@ -169,6 +200,7 @@ export function deviceHolders(state: CatalogState): Map<number, string> {
   for (const snapshot of Object.values(state.snapshots)) {
     if (snapshot.device !== null) holders.set(snapshot.device, `snapshot ${snapshot.uuid}`)
   }
+  for (const staged of Object.values(state.receiving)) holders.set(staged.device, `snapshot ${staged.snapshot.uuid} being received`)
   return holders
 }
 
@@ -251,6 +283,34 @@ function checkStateShape(value: unknown, problems: string[]): void {
   for (const [key, snapshot] of Object.entries(snapshots ?? {})) checkSnapshotShape(key, snapshot, problems)
   const volumes = fields(state.volumes, 'volumes', problems)
   for (const [key, volume] of Object.entries(volumes ?? {})) checkVolumeShape(key, volume, problems)
+  const receiving = fields(state.receiving, 'receiving', problems)
+  for (const [key, staged] of Object.entries(receiving ?? {})) checkReceivingShape(key, staged, problems)
+}
+
+function checkReceivingShape(key: string, value: unknown, problems: string[]): void {
+  const at = `snapshot ${printable(key)} being received`
+  const staged = fields(value, at, problems)
+  if (!staged) return
+  checkNameField(staged.instance, `${at} instance`, problems)
+  checkNameField(staged.branch, `${at} branch`, problems)
+  const volume = fields(staged.volume, `${at} volume`, problems)
+  if (volume) {
+    must(isUuid(volume.uuid) && isSize(volume.size), `${at} has a bad volume uuid or size`, problems)
+    checkNameField(volume.name, `${at} volume`, problems)
+  }
+  const snapshot = fields(staged.snapshot, `${at} snapshot`, problems)
+  if (snapshot) {
+    must(isUuid(key) && snapshot.uuid === key, `${at} is not keyed by its snapshot's uuid`, problems)
+    must(snapshot.parent === null || isUuid(snapshot.parent), `${at} has a bad parent`, problems)
+    must(isTime(snapshot.created), `${at} has a bad creation time`, problems)
+  }
+  must(staged.base === null || isUuid(staged.base), `${at} has a bad base`, problems)
+  must(staged.replaces === null || isUuid(staged.replaces), `${at} has a bad head to replace`, problems)
+  must(typeof staged.force === 'boolean', `${at} has no force flag`, problems)
+  must(isDeviceId(staged.device), `${at} has a bad device id`, problems)
+  const size = isFields(volume) && isSize(volume.size) ? volume.size : 0
+  must(Number.isSafeInteger(staged.received) && (staged.received as number) >= 0 && (staged.received as number) <= size, `${at} has a bad progress`, problems)
+  must(isTime(staged.started), `${at} has a bad start time`, problems)
 }
 
 function checkSnapshotShape(key: string, value: unknown, problems: string[]): void {
@@ -310,6 +370,14 @@ function checkVolumeShape(key: string, value: unknown, problems: string[]): void
       must(isUuid(snapshot), `${where} branch "${printable(branch)}" has no snapshot uuid`, problems)
     }
   }
+  for (const [instance, logs] of Object.entries(fields(volume.remoteReflogs, `${at} remote reflogs`, problems) ?? {})) {
+    const where = `${at} remote instance "${printable(instance)}"`
+    checkNameField(instance, where, problems)
+    for (const [branch, reflog] of Object.entries(fields(logs, where, problems) ?? {})) {
+      checkNameField(branch, `${where} branch`, problems)
+      checkReflogShape(reflog, REMOTE_REFLOG_ACTIONS, `${where} branch "${printable(branch)}"`, problems)
+    }
+  }
 }
 
 function checkSourceShape(value: unknown, at: string, problems: string[]): void {
@@ -330,7 +398,10 @@ function checkSourceShape(value: unknown, at: string, problems: string[]): void 
   }
 }
 
-const REFLOG_ACTIONS: readonly unknown[] = ['create', 'rollback', 'rollback-undo'] satisfies ReflogAction[]
+const BRANCH_REFLOG_ACTIONS: readonly unknown[] = ['create', 'rollback', 'rollback-undo', 'fast-forward'] satisfies ReflogAction[]
+const REMOTE_REFLOG_ACTIONS: readonly unknown[] = ['received', 'forced'] satisfies ReflogAction[]
+/** The actions that displace nothing: the others keep what they replaced. */
+const STARTING_ACTIONS: readonly unknown[] = ['create', 'fast-forward', 'received'] satisfies ReflogAction[]
 
 function checkBranchShape(name: string, value: unknown, at: string, problems: string[]): void {
   const branch = fields(value, at, problems)
@@ -344,19 +415,23 @@ function checkBranchShape(name: string, value: unknown, at: string, problems: st
     checkNameField(instance, `${at} pushed instance`, problems)
     must(isUuid(snapshot), `${at} pushed to "${printable(instance)}" has no snapshot uuid`, problems)
   }
-  if (!Array.isArray(branch.reflog)) {
+  checkReflogShape(branch.reflog, BRANCH_REFLOG_ACTIONS, at, problems)
+}
+
+function checkReflogShape(reflog: unknown, actions: readonly unknown[], at: string, problems: string[]): void {
+  if (!Array.isArray(reflog)) {
     problems.push(`${at} reflog is not a list`)
     return
   }
-  branch.reflog.forEach((value: unknown, i) => {
+  reflog.forEach((value: unknown, i) => {
     const where = `${at} reflog entry ${i}`
     const e = fields(value, where, problems)
     if (!e) return
-    must(REFLOG_ACTIONS.includes(e.action), `${where} has an unknown action`, problems)
+    must(actions.includes(e.action), `${where} has an unknown action`, problems)
     must(isTime(e.time), `${where} has a bad time`, problems)
     must(e.to === null || isUuid(e.to), `${where} has a bad target`, problems)
     must(e.displaced === null || isUuid(e.displaced), `${where} has a bad displaced snapshot`, problems)
-    must((e.action === 'create') === (e.displaced === null), `${where} displaces nothing but is no "create", or the reverse`, problems)
+    must(STARTING_ACTIONS.includes(e.action) === (e.displaced === null), `${where} displaces nothing but starts nothing, or the reverse`, problems)
   })
 }
 
@@ -410,6 +485,21 @@ function linkProblems(state: CatalogState): string[] {
         snapshotIn(volume, head, `remote branch "${instance}/${volume.name}/${branch}"`, true)
       }
     }
+    for (const [instance, logs] of Object.entries(volume.remoteReflogs)) {
+      for (const [branch, reflog] of Object.entries(logs)) {
+        const where = `remote branch "${instance}/${volume.name}/${branch}" reflog`
+        for (const e of reflog) {
+          if (e.to !== null) snapshotIn(volume, e.to, where, false)
+          if (e.displaced !== null) snapshotIn(volume, e.displaced, where, true)
+        }
+      }
+    }
+  }
+
+  for (const staged of Object.values(state.receiving)) {
+    const at = `snapshot ${staged.snapshot.uuid} being received`
+    use(staged.device, at)
+    if (entry(snapshots, staged.snapshot.uuid)) problems.push(`${at} is already a snapshot here`)
   }
 
   for (const snapshot of Object.values(snapshots)) {

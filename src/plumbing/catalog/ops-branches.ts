@@ -1,11 +1,12 @@
-// Branches: create (from a branch, a tag or a remote branch of the same volume),
-// remove, rename.
+// Branches: create (from a branch, a tag, a remote branch or a kept snapshot of the
+// same volume), remove, rename.
 import {FvmError} from '../../errors.js'
 import {checkName} from '../names.js'
-import {type Branch, type CatalogState, TRUNK, type Volume, deleteEntry, entry, setEntry} from './model.js'
+import {type Branch, type CatalogState, TRUNK, type Volume, deleteEntry, entry, isUuid, setEntry} from './model.js'
 import {releaseSnapshots} from './ops-gc.js'
 import {
   type DmOp,
+  type Materialised,
   type Mutation,
   type OpContext,
   type Source,
@@ -49,7 +50,9 @@ export function createBranch(state: CatalogState, request: CreateBranchRequest, 
   const source =
     request.from === undefined
       ? trunkOf(volume, target.branch)
-      : findSource(draft, parseIn(draft, request.from, ['branch', 'remote-branch', 'tag'], volume.name))
+      : isUuid(request.from)
+        ? snapshotSource(draft, request.from)
+        : findSource(draft, parseIn(draft, request.from, ['branch', 'remote-branch', 'tag'], volume.name))
   if (source.volume.uuid !== volume.uuid) {
     throw new FvmError('usage', `cannot make branch "${volume.name}/${target.branch}" from "${source.ref}": it is in another volume`, {
       hint: 'a new volume can start as a copy of it',
@@ -145,4 +148,12 @@ export function renameBranch(state: CatalogState, request: {branch: string; to: 
   branch.name = to
   setEntry(volume.branches, to, branch)
   return {state: draft, plan: [], result}
+}
+
+/** A snapshot named by its uuid (as `fvm log` shows it): what a reflog entry kept, say. */
+function snapshotSource(state: CatalogState, uuid: string): Source {
+  const snapshot = entry(state.snapshots, uuid)
+  if (!snapshot) throw new FvmError('notFound', `snapshot ${uuid} does not exist`, {hint: '"fvm log VOLUME" lists the snapshots'})
+  if (snapshot.device === null) throw new FvmError('notFound', `snapshot ${uuid} has no device any more: gc collected it`)
+  return {kind: 'snapshot', ref: uuid, volume: state.volumes[snapshot.volume], snapshot: snapshot as Materialised}
 }

@@ -9,7 +9,7 @@
 // gc keeps a record while something kept leads to it through parent links, and drops
 // the rest.
 import {FvmError} from '../../errors.js'
-import {type CatalogState, type SnapshotOrigin, deleteEntry, entry} from './model.js'
+import {type CatalogState, type SnapshotOrigin, deleteEntry, entry, setEntry} from './model.js'
 import {type DmOp, type Mutation, draftOf} from './ops-shared.js'
 
 /** Reflog entries gc keeps per branch, newest first: ten undoable rollbacks. */
@@ -31,6 +31,11 @@ export function snapshotUsers(state: CatalogState): Map<string, string[]> {
     }
     for (const [instance, heads] of Object.entries(volume.remoteBranches)) {
       for (const [branch, head] of Object.entries(heads)) add(head, `head of remote branch "${instance}/${volume.name}/${branch}"`)
+    }
+    for (const [instance, logs] of Object.entries(volume.remoteReflogs)) {
+      for (const [branch, reflog] of Object.entries(logs)) {
+        reflog.forEach((e, i) => add(e.displaced, `reflog entry ${i} of remote branch "${instance}/${volume.name}/${branch}"`))
+      }
     }
   }
   return users
@@ -64,6 +69,8 @@ export interface GcReport {
   expired: Array<{branch: string; entries: number}>
   /** Snapshot records dropped: no device, and nothing kept leads to them. */
   forgotten: string[]
+  /** Staged streams of interrupted transfers dropped with their devices (a new push starts over). */
+  abandoned: Array<{snapshot: string; from: string; device: number; received: number}>
 }
 
 /** The dry run: what gc would do, changing nothing. */
@@ -77,7 +84,7 @@ export function gc(state: CatalogState, options: GcOptions = {}): Mutation<GcRep
     throw new FvmError('usage', `invalid reflog retention ${keep}: must be a whole number of entries, at least 1`)
   }
   const draft = draftOf(state)
-  const report: GcReport = {collected: [], expired: [], forgotten: []}
+  const report: GcReport = {collected: [], expired: [], forgotten: [], abandoned: []}
 
   for (const volume of Object.values(draft.volumes)) {
     for (const branch of Object.values(volume.branches)) {
@@ -85,6 +92,18 @@ export function gc(state: CatalogState, options: GcOptions = {}): Mutation<GcRep
       report.expired.push({branch: `${volume.name}/${branch.name}`, entries: branch.reflog.length - keep})
       branch.reflog = branch.reflog.slice(0, keep)
     }
+    for (const [instance, logs] of Object.entries(volume.remoteReflogs)) {
+      for (const [branch, reflog] of Object.entries(logs)) {
+        if (reflog.length <= keep) continue
+        report.expired.push({branch: `${instance}/${volume.name}/${branch}`, entries: reflog.length - keep})
+        setEntry(logs, branch, reflog.slice(0, keep))
+      }
+    }
+  }
+  for (const staged of Object.values(draft.receiving)) {
+    const {snapshot, instance, volume, branch, device, received} = staged
+    report.abandoned.push({snapshot: snapshot.uuid, from: `${instance}/${volume.name}/${branch}`, device, received})
+    deleteEntry(draft.receiving, snapshot.uuid)
   }
 
   const users = snapshotUsers(draft)
@@ -103,6 +122,7 @@ export function gc(state: CatalogState, options: GcOptions = {}): Mutation<GcRep
   for (const uuid of users.keys()) visit(uuid)
   for (const volume of Object.values(draft.volumes)) {
     for (const branch of Object.values(volume.branches)) branch.reflog.forEach((e) => visit(e.to))
+    for (const logs of Object.values(volume.remoteReflogs)) Object.values(logs).forEach((reflog) => reflog.forEach((e) => visit(e.to)))
   }
   for (const uuid of Object.keys(draft.snapshots).sort()) {
     if (reachable.has(uuid)) continue
@@ -110,5 +130,6 @@ export function gc(state: CatalogState, options: GcOptions = {}): Mutation<GcRep
     deleteEntry(draft.snapshots, uuid)
   }
 
-  return {state: draft, plan: report.collected.map(({device}) => ({op: 'delete', id: device})), result: report}
+  const deleted = [...report.collected, ...report.abandoned].map(({device}) => device).sort((a, b) => a - b)
+  return {state: draft, plan: deleted.map((id) => ({op: 'delete', id})), result: report}
 }

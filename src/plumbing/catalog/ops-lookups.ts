@@ -2,7 +2,7 @@
 // history, and which device a reference names. Plain JSON results, sorted by name.
 import {checkName} from '../names.js'
 import {type Ref, formatRef} from '../refs.js'
-import type {CatalogState, ReflogEntry, Snapshot, SnapshotOrigin, Volume, VolumeSource} from './model.js'
+import {type CatalogState, type ReflogEntry, type Snapshot, type SnapshotOrigin, type Volume, type VolumeSource, entry} from './model.js'
 import {snapshotUsers} from './ops-gc.js'
 import {findBranch, findRemoteHead, findTag, parseIn, snapshotOf, volumeNamed} from './ops-shared.js'
 
@@ -163,7 +163,7 @@ export interface LogResult {
   ref: string
   /** The line's snapshots, newest first, following parent links. */
   lineage: LogEntry[]
-  /** For a branch: what happened to it, newest first. */
+  /** For a branch or remote branch: what happened to it, newest first. */
   reflog: ReflogEntry[]
 }
 
@@ -196,7 +196,8 @@ function lineStart(
     }
     case 'remote-branch': {
       const {volume, snapshot} = findRemoteHead(state, ref)
-      return {volume, start: snapshot.uuid, reflog: []}
+      const reflog = entry(entry(volume.remoteReflogs, ref.instance) ?? {}, ref.branch) ?? []
+      return {volume, start: snapshot.uuid, reflog}
     }
     case 'tag': {
       const {volume, snapshot} = findTag(state, ref)

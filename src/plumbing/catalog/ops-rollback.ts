@@ -4,7 +4,7 @@
 // rollback displaced). The displaced snapshot is never written afterwards, so it stays
 // a true point in time: a delta base, and restorable again and again.
 import {FvmError} from '../../errors.js'
-import type {Branch, CatalogState, ReflogEntry, Volume} from './model.js'
+import type {Branch, CatalogState, Volume} from './model.js'
 import {
   type Materialised,
   type Mutation,
@@ -60,7 +60,7 @@ function restart(
   volume: Volume,
   branch: Branch,
   from: Materialised,
-  action: Exclude<ReflogEntry['action'], 'create'>,
+  action: 'rollback' | 'rollback-undo',
 ): Mutation<RollbackResult> {
   const [device] = takeDeviceIds(draft, 1)
   const displaced = addSnapshot(draft, context, {

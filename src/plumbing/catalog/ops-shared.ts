@@ -168,6 +168,9 @@ export function addSnapshot(
   return snapshot
 }
 
+/** Bytes in a sector: block devices (and the kernel's thin devices) come in whole sectors. */
+export const SECTOR = 512
+
 export function usedBytes(state: CatalogState): number {
   return Object.values(state.volumes).reduce((sum, volume) => sum + volume.size, 0)
 }

@@ -10,6 +10,7 @@ import {
   type Source,
   checkQuota,
   checkSize,
+  SECTOR,
   draftOf,
   findSource,
   freshUuid,
@@ -69,6 +70,7 @@ export function createVolume(state: CatalogState, request: CreateVolumeRequest, 
     branches: {},
     tags: {},
     remoteBranches: {},
+    remoteReflogs: {},
   }
   setEntry(volume.branches, TRUNK, {
     name: TRUNK,
@@ -90,6 +92,11 @@ function sizeFor(name: string, size: number | undefined, source: Source | undefi
     return source.volume.size
   }
   checkSize(size)
+  if (size % SECTOR !== 0) {
+    throw new FvmError('usage', `invalid size ${size}: a volume is a block device, its size a multiple of ${SECTOR} bytes`, {
+      hint: `e.g. ${Math.ceil(size / SECTOR) * SECTOR}`,
+    })
+  }
   if (source && size < source.volume.size) {
     throw new FvmError('usage', `size ${size} is smaller than "${source.ref}" (${source.volume.size} bytes)`, {
       hint: 'a copy may grow, never shrink: shrinking would cut off data',
@@ -122,7 +129,7 @@ export interface RemoveVolumeResult {
   deleted: number[]
 }
 
-/** Removes the volume and every device it holds. Copies made from it keep their data. */
+/** Removes the volume and every device it holds, staged receives included. Copies made from it keep their data. */
 export function removeVolume(state: CatalogState, request: {name: string}): Mutation<RemoveVolumeResult> {
   const draft = draftOf(state)
   const volume = volumeNamed(draft, checkName('volume', request.name))
@@ -131,6 +138,12 @@ export function removeVolume(state: CatalogState, request: {name: string}): Muta
     if (snapshot.volume !== volume.uuid) continue
     if (snapshot.device !== null) devices.push(snapshot.device)
     deleteEntry(draft.snapshots, snapshot.uuid)
+  }
+  // A stream into the volume would publish a copy whose lineage is gone: it ends here too.
+  for (const staged of Object.values(draft.receiving)) {
+    if (staged.volume.uuid !== volume.uuid) continue
+    devices.push(staged.device)
+    deleteEntry(draft.receiving, staged.snapshot.uuid)
   }
   deleteEntry(draft.volumes, volume.uuid)
   const deleted = devices.sort((a, b) => a - b)

@@ -1,4 +1,4 @@
-// The names tab completion offers, read from the committed catalog without the pool's
+// The names tab completion offers, read from fvm.yaml (remotes) and the committed catalog without the pool's
 // lock and without writing: completion must neither wait for a running command nor
 // change an instance (no recovery, no finishing an interrupted init). A change committed
 // meanwhile can make the read fail; completion then offers nothing.
@@ -6,7 +6,7 @@ import path from 'node:path'
 import type {CatalogState} from '../catalog/model.js'
 import {listBranches, listRemoteBranches, listTags, listVolumes} from '../catalog/ops-lookups.js'
 import {CatalogStore} from '../catalog/store.js'
-import {POOL_DIR} from '../config.js'
+import {POOL_DIR, readConfig} from '../config.js'
 import {CATALOG_FILE, type InstanceContext} from '../instance-open.js'
 
 export interface PoolNames {
@@ -17,6 +17,8 @@ export interface PoolNames {
   tags: string[]
   /** HOST/VOLUME/BRANCH */
   remoteBranches: string[]
+  /** Configured remotes (fvm.yaml). */
+  remotes: string[]
 }
 
 export function completionNames(o: Omit<InstanceContext, 'failpoint'>): PoolNames {
@@ -26,5 +28,6 @@ export function completionNames(o: Omit<InstanceContext, 'failpoint'>): PoolName
     branches: listBranches(state).map((b) => b.branch),
     tags: listTags(state).map((t) => t.tag),
     remoteBranches: listRemoteBranches(state).map((r) => r.remoteBranch),
+    remotes: Object.keys(readConfig(o.home).remotes ?? {}).sort(),
   }
 }

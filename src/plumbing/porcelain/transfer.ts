@@ -2,7 +2,9 @@
 // remote branch's bytes, with holes where nothing is mapped (zeros on a pipe). Import
 // writes only the blocks whose content differs from what the branch holds and unmaps
 // all-zero ones, so a slightly changed image keeps the rest shared with tags and push
-// bases; it is one pool commit (no catalog change: the transaction id stays).
+// bases; it is one pool commit (no catalog change: the transaction id stays), and as it
+// writes no block in place, an import refused or failed part way leaves the branch as it
+// was.
 //
 // Everything runs synchronously under the instance's lock (withInstance closes the pool
 // when its function returns), so stdin and stdout are read and written with the fs
@@ -185,14 +187,57 @@ export function exportImage(o: ExportImageOptions): ExportImageResult {
   })
 }
 
-function openInput(file: string): number {
-  if (file === '-') return 0
+/** An image opened for reading. */
+export interface ImageInput {
+  /** The path as given, or '-' for stdin. */
+  file: string
+  fd: number
+  /** Bytes of a regular file or block device; undefined for a pipe or terminal, read to its end. */
+  size: number | undefined
+}
+
+/** Opens a file (or stdin for '-') to import; its size when it has one. */
+export function openImage(file: string): ImageInput {
+  let fd = 0
+  if (file !== '-') {
+    try {
+      fd = fs.openSync(file, 'r')
+    } catch (error) {
+      if (errnoOf(error) === 'ENOENT') throw new FvmError('notFound', `no such file "${file}"`)
+      throw error
+    }
+  }
   try {
-    return fs.openSync(file, 'r')
+    const stat = fs.fstatSync(fd, {bigint: true})
+    if (stat.isDirectory()) throw new FvmError('usage', `"${file}" is a folder, not an image`)
+    return {file, fd, size: sizeOf(stat)}
   } catch (error) {
-    if (errnoOf(error) === 'ENOENT') throw new FvmError('notFound', `no such file "${file}"`)
+    closeImage({file, fd, size: undefined})
     throw error
   }
+}
+
+export function closeImage(input: ImageInput): void {
+  if (input.fd !== 0) fs.closeSync(input.fd)
+}
+
+/** A regular file's size, or a block device's (fstat says 0 for one: sysfs knows). */
+function sizeOf(stat: fs.BigIntStats): number | undefined {
+  if (stat.isFile()) return Number(stat.size)
+  if (!stat.isBlockDevice()) return undefined
+  // glibc's major() and minor() of a dev_t.
+  const major = ((stat.rdev >> 8n) & 0xfffn) | ((stat.rdev >> 32n) & ~0xfffn)
+  const minor = (stat.rdev & 0xffn) | ((stat.rdev >> 12n) & ~0xffn)
+  // In 512-byte units, whatever the device's own sector size.
+  const sectors = fs.readFileSync(`/sys/dev/block/${major}:${minor}/size`, 'utf8')
+  return Number(sectors.trim()) * 512
+}
+
+/** A local branch's device, and the size of its volume: where an import writes. */
+export interface ImportTarget {
+  ref: string
+  device: number
+  size: number
 }
 
 export function importImage(o: ImportImageOptions): ImportImageResult {
@@ -211,57 +256,68 @@ export function importImage(o: ImportImageOptions): ImportImageResult {
     const bs = pool.dataBlockSize
     if (offset % bs !== 0) throw new FvmError('usage', `offset ${offset} is not a multiple of the pool's data block size (${bs} bytes)`)
     if (offset > size) throw new FvmError('usage', `offset ${offset} is past the end of the volume (${size} bytes)`)
-    const tooLong = (length: number): FvmError =>
-      new FvmError('usage', `the image (${length}${o.file === '-' ? ' or more' : ''} bytes) does not fit in "${resolved.ref}" at offset ${offset}: the volume has ${size} bytes`, {
-        hint: 'grow the volume, or import a smaller image',
-      })
-    const fd = openInput(o.file)
+    const input = openImage(o.file)
     try {
-      const stat = fs.fstatSync(fd)
-      if (stat.isFile() && offset + stat.size > size) throw tooLong(stat.size)
-      const result: ImportImageResult = {branch: resolved.ref, device: resolved.device, bytesRead: 0, blocksWritten: 0, blocksUnchanged: 0, blocksZeroed: 0}
-      const input = pageAlignedBuffer(bs)
-      const current = pageAlignedBuffer(bs)
-      const zeros = Buffer.alloc(bs)
-      try {
-        for (let at = offset; ; at += bs) {
-          const n = readFull(fd, input)
-          if (n === 0) break
-          if (at + n > size) throw tooLong(result.bytesRead + n)
-          result.bytesRead += n
-          const bytes = input.subarray(0, n)
-          const vblock = at / bs
-          const mapped = pool.lookup(resolved.device, vblock)
-          const allZero = bytes.equals(zeros.subarray(0, n))
-          let same: boolean
-          if (mapped === undefined) same = allZero
-          else {
-            readData(pool.dataFile, current, mapped.dataBlock * bs)
-            same = bytes.equals(current.subarray(0, n))
-          }
-          if (same) result.blocksUnchanged++
-          else if (allZero && n === bs) {
-            discardVolume(pool, resolved.device, at, bs)
-            result.blocksZeroed++
-          } else {
-            writeVolume(pool, resolved.device, at, bytes)
-            result.blocksWritten++
-          }
-          o.progress?.update(result.bytesRead)
-          if (n < bs) break
-        }
-      } catch (error) {
-        try {
-          pool.rollback()
-        } catch {
-          // A failed commit left the pool as of its last commit; the first error is the one to report.
-        }
-        throw error
-      }
-      pool.commit()
-      return result
+      return importInto(pool, {ref: resolved.ref, device: resolved.device, size}, input, offset, o.progress)
     } finally {
-      if (fd !== 0) fs.closeSync(fd)
+      closeImage(input)
     }
   })
+}
+
+/**
+ * Writes the image into the target from offset (a multiple of the block size, inside the
+ * volume) on and commits. Changed blocks go to new data blocks (copy-on-write, unshared
+ * ones too): a refusal or failure part way rolls back to the last commit and finds the
+ * branch's old bytes where they were. Until the commit the pool needs room for both.
+ */
+export function importInto(pool: ThinPool, target: ImportTarget, input: ImageInput, offset: number, progress?: TransferProgress): ImportImageResult {
+  const {size} = target
+  const tooLong = (length: number): FvmError =>
+    new FvmError('usage', `the image (${length}${input.size === undefined ? ' or more' : ''} bytes) does not fit in "${target.ref}" at offset ${offset}: the volume has ${size} bytes`, {
+      hint: 'grow the volume, or import a smaller image',
+    })
+  if (input.size !== undefined && offset + input.size > size) throw tooLong(input.size)
+  const bs = pool.dataBlockSize
+  const result: ImportImageResult = {branch: target.ref, device: target.device, bytesRead: 0, blocksWritten: 0, blocksUnchanged: 0, blocksZeroed: 0}
+  const buffer = pageAlignedBuffer(bs)
+  const current = pageAlignedBuffer(bs)
+  const zeros = Buffer.alloc(bs)
+  try {
+    for (let at = offset; ; at += bs) {
+      const n = readFull(input.fd, buffer)
+      if (n === 0) break
+      if (at + n > size) throw tooLong(result.bytesRead + n)
+      result.bytesRead += n
+      const bytes = buffer.subarray(0, n)
+      const vblock = at / bs
+      const mapped = pool.lookup(target.device, vblock)
+      const allZero = bytes.equals(zeros.subarray(0, n))
+      let same: boolean
+      if (mapped === undefined) same = allZero
+      else {
+        readData(pool.dataFile, current, mapped.dataBlock * bs)
+        same = bytes.equals(current.subarray(0, n))
+      }
+      if (same) result.blocksUnchanged++
+      else if (allZero && n === bs) {
+        discardVolume(pool, target.device, at, bs)
+        result.blocksZeroed++
+      } else {
+        writeVolume(pool, target.device, at, bytes, {copyAlways: true})
+        result.blocksWritten++
+      }
+      progress?.update(result.bytesRead)
+      if (n < bs) break
+    }
+  } catch (error) {
+    try {
+      pool.rollback()
+    } catch {
+      // A failed commit left the pool as of its last commit; the first error is the one to report.
+    }
+    throw error
+  }
+  pool.commit()
+  return result
 }

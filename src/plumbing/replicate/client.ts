@@ -1,0 +1,44 @@
+// The client's side of a connection: reach the other instance's `fvm serve`, greet it,
+// run the transfer, say goodbye, and make sure the child is gone whatever happened.
+import {FvmError} from '../../errors.js'
+import type {OpenInstance} from '../instance-open.js'
+import {checkName} from '../names.js'
+import {type ConnectOptions, connect} from '../transport/connect.js'
+import {PROTOCOL_VERSION, Session, field} from './session.js'
+
+export interface Peer {
+  session: Session
+  /** The other instance's name and uuid. */
+  name: string
+  uuid: string
+  /** The configured remote's name, if REMOTE was one. */
+  remote: string | null
+}
+
+export async function withPeer<R>(instance: OpenInstance, o: ConnectOptions, fn: (peer: Peer) => Promise<R>): Promise<R> {
+  const connection = connect(o)
+  const session = new Session(connection.input, connection.output)
+  try {
+    await session.send({op: 'hello', protocol: PROTOCOL_VERSION, instance: {name: instance.config.name, uuid: instance.config.uuid}})
+    const hello = await session.receive(['hello'], 'greeting the other side')
+    const other = field(hello, 'instance', 'object') as {name?: unknown; uuid?: unknown}
+    const name = checkName('instance', String(other.name))
+    if (other.uuid === instance.config.uuid) {
+      throw new FvmError('usage', `"${o.remote}" is this instance ("${name}")`, {hint: 'push to or pull from another instance'})
+    }
+    const result = await fn({session, name, uuid: String(other.uuid), remote: connection.remote})
+    await session.send({op: 'bye'})
+    await session.end()
+    await connection.close()
+    return result
+  } catch (error) {
+    connection.kill()
+    await connection.close().catch(() => 1)
+    // A side that failed before it could speak the protocol said why on its stderr.
+    const said = connection.lastError()
+    if (error instanceof FvmError && error.kind === 'remote' && said !== undefined) {
+      throw new FvmError('remote', `${error.message}: ${said}`, {hint: error.hint})
+    }
+    throw error
+  }
+}

@@ -1,0 +1,143 @@
+// The receiving side of a transfer: stage the snapshot (beginReceive), apply the
+// stream's extents to the staged device, commit progress every so often (data synced,
+// then pool and catalog in one two-phase commit), and publish it once the trailer has
+// checked out (finishReceive). A stream that stops early keeps what arrived whole, so
+// the next attempt resumes there; a stream that is refused leaves nothing behind.
+import {discardVolume, writeVolume} from '../../dm/thin/volume-io.js'
+import {FvmError} from '../../errors.js'
+import type {CatalogState} from '../catalog/model.js'
+import {
+  type BeginReceiveResult,
+  type FinishReceiveResult,
+  type ReceiveRequest,
+  abortReceive,
+  beginReceive,
+  checkpointReceive,
+  finishReceive,
+} from '../catalog/ops-receive.js'
+import type {InstanceContext, OpenInstance} from '../instance-open.js'
+import {StreamDecoder} from '../stream/decoder.js'
+import type {StreamHeader} from '../stream/format.js'
+import type {FrameReader} from '../stream/frames.js'
+import {commitOperation} from '../transaction.js'
+
+/** Progress commits: about 50 per stream, so a resume repeats at most ~2% of it; never under 1 MiB or over 256 MiB apart. */
+const MIN_CHECKPOINT_BYTES = 2 ** 20
+const MAX_CHECKPOINT_BYTES = 256 * 2 ** 20
+const CHECKPOINTS_PER_STREAM = 50
+
+export function stageReceive(instance: OpenInstance, request: ReceiveRequest, ctx: InstanceContext): BeginReceiveResult {
+  return commitOperation(instance, (state, context) => beginReceive(state, request, context), ctx)
+}
+
+/** Told the data bytes received so far. */
+export interface ReceiveProgress {
+  update(done: number): void
+}
+
+/** Makes a progress display once the stream's header says how many data bytes will come. */
+export type StartProgress = (dataBytes: number) => ReceiveProgress
+
+export interface ApplyOptions {
+  instance: OpenInstance
+  ctx: InstanceContext
+  request: ReceiveRequest
+  staged: BeginReceiveResult
+  progress?: StartProgress
+}
+
+export type AppliedStream = FinishReceiveResult & {
+  /** Volume data this stream carried (after the resume point). */
+  dataBytes: number
+}
+
+/** Applies the stream the reader delivers to the staged device and publishes it. */
+export async function applyStream(reader: FrameReader, o: ApplyOptions): Promise<AppliedStream> {
+  const {instance, request, staged} = o
+  const {pool} = instance
+  const uuid = request.snapshot.uuid
+  let committed = staged.received
+  let applied = committed
+  const checkpoint = (): void => {
+    if (applied === committed) return
+    commitOperation(instance, (state) => checkpointReceive(state, {snapshot: uuid, received: applied}), o.ctx)
+    committed = applied
+  }
+  try {
+    const decoder = new StreamDecoder(reader, {maxVolumeSize: request.volume.size})
+    const header = await decoder.header()
+    checkHeaderMatches(header, request, staged.received)
+    const progress = o.progress?.(header.dataBytes)
+    const every = Math.min(MAX_CHECKPOINT_BYTES, Math.max(MIN_CHECKPOINT_BYTES, Math.ceil(header.dataBytes / CHECKPOINTS_PER_STREAM)))
+    let sinceCheckpoint = 0
+    let received = 0
+    for (;;) {
+      const record = await decoder.next()
+      if (record.kind === 'end') break
+      if (record.kind === 'data') {
+        writeVolume(pool, staged.device, record.offset, record.data)
+        applied = record.offset + record.data.length
+        received += record.data.length
+        sinceCheckpoint += record.data.length
+        progress?.update(received)
+      } else {
+        discardVolume(pool, staged.device, record.offset, record.length)
+        applied = record.offset + record.length
+      }
+      o.ctx.failpoint?.('receive.extent')
+      if (sinceCheckpoint >= every) {
+        checkpoint()
+        sinceCheckpoint = 0
+      }
+    }
+    const published = commitOperation(instance, (state, context) => finishReceive(state, {snapshot: uuid}, context), o.ctx)
+    return {...published, dataBytes: received}
+  } catch (error) {
+    undoUncommitted(instance)
+    if (isInterruption(error)) {
+      // Every extent applied so far arrived whole and checked out: keep it for the resume.
+      try {
+        checkpoint()
+      } catch {
+        // The interruption is the error to report; the last checkpoint still stands.
+      }
+    } else if (isStaged(instance.catalog.committed().value, uuid)) {
+      commitOperation(instance, (state) => abortReceive(state, {snapshot: uuid}), o.ctx)
+    }
+    throw error
+  }
+}
+
+/** The stream must be the one that was staged, resuming where the staging says. */
+function checkHeaderMatches(header: StreamHeader, request: ReceiveRequest, received: number): void {
+  const differs = (what: string): never => {
+    throw new FvmError('corrupt', `stream header does not match the transfer it was sent for: ${what}`)
+  }
+  if (header.instance !== request.instance) differs(`instance "${header.instance}"`)
+  if (header.volume.uuid !== request.volume.uuid || header.volume.size !== request.volume.size) differs('volume')
+  if (header.branch !== request.branch) differs(`branch "${header.branch}"`)
+  if (header.base !== request.base) differs(`base ${header.base ?? 'none'}`)
+  const t = header.target
+  const s = request.snapshot
+  if (t.uuid !== s.uuid || t.parent !== s.parent || t.created !== s.created) differs(`snapshot ${t.uuid}`)
+  if (header.resumeFrom !== received) differs(`resumes from byte ${header.resumeFrom}, not ${received}`)
+}
+
+/** A cut connection, not a bad stream: the input ended, or the other side went away. */
+export function isInterruption(error: unknown): boolean {
+  if ((error as {truncated?: unknown}).truncated === true) return true
+  const code = (error as NodeJS.ErrnoException).code
+  return code === 'EPIPE' || code === 'ECONNRESET' || (error instanceof FvmError && error.kind === 'remote')
+}
+
+function isStaged(state: CatalogState, uuid: string): boolean {
+  return Object.hasOwn(state.receiving, uuid)
+}
+
+function undoUncommitted(instance: OpenInstance): void {
+  try {
+    instance.pool.rollback()
+  } catch {
+    // Already as of its last commit.
+  }
+}

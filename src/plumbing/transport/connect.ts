@@ -1,0 +1,94 @@
+// Reaching another instance's `fvm serve`: over ssh (launched with execa, so the user's
+// ~/.ssh/config, agent and keys apply; FVM_SSH replaces the ssh command) or, for a
+// local path or file:// URL, as a child process of this fvm. Either way the child's
+// stdin and stdout are the connection and its stderr is the other side's chatter.
+import {execa, type ResultPromise} from 'execa'
+import type {Readable, Writable} from 'node:stream'
+import {FvmError} from '../../errors.js'
+import {readConfig} from '../config.js'
+import {entry} from '../catalog/model.js'
+import {nameProblem} from '../names.js'
+import {type ParseAddressOptions, type RemoteAddress, formatRemoteAddress, parseRemoteAddress, sshArgv} from './address.js'
+
+export interface ConnectOptions extends ParseAddressOptions {
+  /** This instance's home: where configured remotes are looked up. */
+  home: string
+  /** A configured remote's name, or an address. */
+  remote: string
+  /** The ssh client and its leading options (FVM_SSH split); default ["ssh"]. */
+  sshCommand?: string[]
+  /** The argv that runs this very fvm, for local remotes: [node, bin/fvm.js]. */
+  localFvm: string[]
+  /** The fvm program on the far side of ssh. */
+  remoteFvm?: string
+  /** Each line the other side writes to its stderr. */
+  onStderr?: (line: string) => void
+}
+
+export interface Connection {
+  /** The configured remote's name, if REMOTE was one. */
+  remote: string | null
+  address: RemoteAddress
+  input: Readable
+  output: Writable
+  /** Waits for the other side to exit after our end of the connection closed; its exit code. */
+  close(): Promise<number>
+  /** Stops the other side at once. */
+  kill(): void
+  /** The last error line the other side wrote to its stderr, if any. */
+  lastError(): string | undefined
+}
+
+/** What REMOTE names: a configured remote (which wins, as in git), or an address. */
+export function resolveRemote(o: Pick<ConnectOptions, 'home' | 'remote' | 'cwd' | 'userHome'>): {remote: string | null; address: RemoteAddress} {
+  const configured = nameProblem(o.remote) ? undefined : entry(readConfig(o.home).remotes ?? {}, o.remote)
+  if (configured) return {remote: o.remote, address: parseRemoteAddress(configured.url, {cwd: o.home})}
+  return {remote: null, address: parseRemoteAddress(o.remote, o)}
+}
+
+export function connect(o: ConnectOptions): Connection {
+  const {remote, address} = resolveRemote(o)
+  const argv =
+    address.kind === 'local'
+      ? [...o.localFvm, 'serve', '--home', address.home]
+      : sshArgv(address, o.sshCommand ?? ['ssh'], [o.remoteFvm ?? 'fvm', 'serve', ...(address.home === undefined ? [] : ['--home', address.home])])
+  const [file, ...args] = argv
+  const child: ResultPromise = execa(file, args, {stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false, stripFinalNewline: false})
+  let spawnError: Error | undefined
+  child.catch((error: Error) => {
+    spawnError = error
+  })
+  let lastError: string | undefined
+  const onLine = (line: string): void => {
+    if (/^error: /.test(line)) lastError = line.slice('error: '.length)
+    o.onStderr?.(line)
+  }
+  let partial = ''
+  child.stderr!.setEncoding('utf8')
+  child.stderr!.on('data', (text: string) => {
+    const lines = (partial + text).split('\n')
+    partial = lines.pop() ?? ''
+    for (const line of lines) onLine(line)
+  })
+  child.stderr!.on('end', () => {
+    if (partial) onLine(partial)
+  })
+  return {
+    remote,
+    address,
+    input: child.stdout!,
+    output: child.stdin!,
+    async close(): Promise<number> {
+      if (!child.stdin!.writableEnded) child.stdin!.end()
+      const result = await child
+      if (spawnError && result.exitCode === undefined) {
+        throw new FvmError('remote', `cannot reach "${formatRemoteAddress(address)}": ${spawnError.message.split('\n')[0]}`)
+      }
+      return result.exitCode ?? 1
+    },
+    kill(): void {
+      child.kill('SIGKILL')
+    },
+    lastError: () => lastError,
+  }
+}

@@ -1,0 +1,114 @@
+// push and pull over a real sshd on 127.0.0.1 (test/support/sshd.ts), with ssh found
+// through FVM_SSH; and through a forced-command key, which runs only `fvm serve`.
+import {expect} from 'chai'
+import {spawnSync} from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import {fvm, tempDir} from '../support/cli.js'
+import {type TestSshd, needSshd, startSshd} from '../support/sshd.js'
+import {THIN_TOOLS} from '../support/thin-tools.js'
+import {needTools} from '../support/tools.js'
+import {assertHealthy, json, ok} from './porcelain-support.js'
+import {contentHash, fill} from './replicate-support.js'
+
+const MiB = 1024 * 1024
+
+describe('push and pull over ssh', function () {
+  this.timeout(180_000)
+  let sshd: TestSshd
+  let dir: string
+  let alpha: string
+  let beta: string
+  /** The instance the forced-command key serves. */
+  let gamma: string
+  let env: NodeJS.ProcessEnv
+
+  before(async function () {
+    needSshd(this)
+    needTools(this, ...THIN_TOOLS)
+    dir = tempDir('fvm-ssh-')
+    ;[alpha, beta, gamma] = ['alpha', 'beta', 'gamma'].map((name) => {
+      const home = path.join(dir, name)
+      expect(fvm(['init', '--home', home, '--size', '512MiB', '--name', name]).status).to.equal(0)
+      return home
+    })
+    sshd = await startSshd({forcedCommand: `fvm serve --home ${gamma}`})
+    env = {FVM_SSH: sshd.sshCommand}
+    ok(alpha, 'volume', 'create', 'mydata', '--size', '32MiB')
+    fill(alpha, 'mydata/trunk', 0, 8 * MiB)
+  })
+
+  after(async () => {
+    await sshd?.stop()
+    if (dir) {
+      try {
+        for (const home of [alpha, beta, gamma]) assertHealthy(home)
+      } finally {
+        fs.rmSync(dir, {recursive: true, force: true})
+      }
+    }
+  })
+
+  const withSsh = (home: string, args: string[], status = 0) => {
+    const r = fvm([...args, '--home', home, '--json'], {env})
+    expect(r.status, `${args.join(' ')}: ${r.stdout}${r.stderr}`).to.equal(status)
+    return JSON.parse(r.stdout)
+  }
+
+  it('pushes to HOST:HOME and the copy reads the same', () => {
+    const result = withSsh(alpha, ['push', `fvm-test:${beta}`, 'mydata/trunk'])
+    expect(result.branches[0]).to.include({action: 'new', dataBytes: 8 * MiB})
+    expect(contentHash(beta, 'alpha/mydata/trunk')).to.equal(contentHash(alpha, 'mydata/trunk'))
+  })
+
+  it('pulls from ssh://HOST/HOME as a remote, fast-forwarding after a change', () => {
+    ok(gamma, 'remote', 'add', 'origin', `ssh://fvm-test${alpha}`)
+    const first = withSsh(gamma, ['pull', 'origin', 'mydata'])
+    expect(first.branches[0].local).to.deep.equal({branch: 'mydata/trunk', action: 'created'})
+    fill(alpha, 'mydata/trunk', 0, 65536)
+    const second = withSsh(gamma, ['pull', 'origin', 'mydata'])
+    expect(second.branches[0]).to.include({action: 'fast-forward'})
+    expect(second.bytesReceived).to.be.at.most(65536 + MiB)
+    expect(contentHash(gamma, 'mydata/trunk')).to.equal(contentHash(alpha, 'mydata/trunk'))
+  })
+
+  it('pushes through the forced-command key to the instance it serves', () => {
+    const result = withSsh(alpha, ['push', 'fvm-forced', 'mydata/trunk', '--force'])
+    expect(['fast-forward', 'forced', 'up-to-date']).to.include(result.branches[0].action)
+    expect(result.instance).to.equal('gamma')
+    expect(contentHash(gamma, 'alpha/mydata/trunk')).to.equal(contentHash(alpha, 'mydata/trunk'))
+  })
+
+  it('refuses through the forced-command key anything but fvm serve, and another home', () => {
+    const marker = path.join(dir, 'marker')
+    fs.writeFileSync(marker, 'x')
+    const shell = spawnSync(sshd.sshArgv[0], [...sshd.sshArgv.slice(1), 'fvm-forced', `rm -f ${marker}`], {encoding: 'utf8'})
+    expect(shell.status).to.not.equal(0)
+    expect(shell.stderr).to.match(/refused .*only "fvm serve" is allowed/)
+    expect(fs.existsSync(marker)).to.equal(true)
+    const elsewhere = withSsh(alpha, ['push', `fvm-forced:${beta}`, 'mydata/trunk'], 7)
+    expect(elsewhere.error.message).to.match(/serves the instance at/)
+  })
+
+  it('a read-only forced key serves pulls and refuses pushes', async () => {
+    const readOnly = await startSshd({forcedCommand: `fvm serve --home ${alpha} --read-only`})
+    try {
+      const viaKey = {FVM_SSH: readOnly.sshCommand}
+      const before = fvm(['branch', '--remotes', '--json', '--home', alpha]).stdout
+      const pushed = fvm(['push', 'fvm-forced', 'mydata/trunk', '--home', gamma, '--json'], {env: viaKey})
+      expect(pushed.status, pushed.stdout).to.equal(2)
+      expect(JSON.parse(pushed.stdout).error.message).to.match(/served read-only: it takes no pushes/)
+      expect(fvm(['branch', '--remotes', '--json', '--home', alpha]).stdout).to.equal(before)
+      const fetched = fvm(['fetch', 'fvm-forced', 'mydata', '--home', beta, '--json'], {env: viaKey})
+      expect(fetched.status, fetched.stdout + fetched.stderr).to.equal(0)
+      expect(contentHash(beta, 'alpha/mydata/trunk')).to.equal(contentHash(alpha, 'mydata/trunk'))
+    } finally {
+      await readOnly.stop()
+    }
+  })
+
+  it('reports an unreachable host as a remote failure', () => {
+    const r = json(alpha, ['push', 'ssh://127.0.0.1:1/x', 'mydata/trunk'], 7)
+    expect(r.error.message).to.match(/connection|closed|reach/)
+  })
+})
