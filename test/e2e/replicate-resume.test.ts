@@ -14,7 +14,7 @@ import {assertHealthy, ok} from './porcelain-support.js'
 import {contentHash, fill} from './replicate-support.js'
 
 const MiB = 1024 * 1024
-const DATA = 96 * MiB
+const DATA = 128 * MiB
 const TRIALS_PER_KIND = 7
 const tap = path.join(repoRoot, 'test/support/wire-tap.mjs')
 
@@ -42,7 +42,7 @@ describe('resuming interrupted pushes', function () {
     dir = tempDir('fvm-resume-')
     alpha = path.join(dir, 'alpha')
     expect(fvm(['init', '--home', alpha, '--size', '1GiB', '--name', 'alpha']).status).to.equal(0)
-    ok(alpha, 'volume', 'create', 'mydata', '--size', '128MiB')
+    ok(alpha, 'volume', 'create', 'mydata', '--size', '160MiB')
     fill(alpha, 'mydata/trunk', 0, DATA)
     expected = contentHash(alpha, 'mydata/trunk')
     sshd = await startSshd()

@@ -40,11 +40,15 @@ export interface WriteOptions {
   copyAlways?: boolean
 }
 
+/** The stage a finished writer left, for the next one (writers in one process take turns). */
+let spareStage: Buffer | undefined
+
 export class VolumeWriter {
   private readonly blockSize: number
   private position: number
   private block: OpenBlock | undefined
-  private readonly stage = pageAlignedBuffer(IO_CHUNK)
+  /** Taken on first use: a writer of large runs never needs one, and allocating 4 MiB per write call costs GC time. */
+  private stageBuffer: Buffer | undefined
   /** Data file position of the stage's first byte. */
   private stageAt = 0
   private staged = 0
@@ -95,7 +99,17 @@ export class VolumeWriter {
   finish(): WriteSummary {
     this.close()
     this.flush()
+    if (this.stageBuffer) spareStage = this.stageBuffer
+    this.stageBuffer = undefined
     return {...this.summary}
+  }
+
+  private get stage(): Buffer {
+    if (this.stageBuffer === undefined) {
+      this.stageBuffer = spareStage ?? pageAlignedBuffer(IO_CHUNK)
+      spareStage = undefined
+    }
+    return this.stageBuffer
   }
 
   /** The block at vblock, opened (mapped to a new data block if need be) on first touch. */

@@ -36,6 +36,13 @@ export async function withPeer<R>(instance: OpenInstance, o: ConnectOptions, fn:
     await connection.close().catch(() => 1)
     // A side that failed before it could speak the protocol said why on its stderr.
     const said = connection.lastError()
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EPIPE' || code === 'ECONNRESET') {
+      const missing = said !== undefined && /not found/.test(said)
+      throw new FvmError('remote', `the other side closed the connection${said === undefined ? '' : `: ${said}`}`, {
+        hint: missing ? 'is fvm installed there? --remote-fvm PATH (or FVM_REMOTE_FVM) names it' : undefined,
+      })
+    }
     if (error instanceof FvmError && error.kind === 'remote' && said !== undefined) {
       throw new FvmError('remote', `${error.message}: ${said}`, {hint: error.hint})
     }

@@ -21,8 +21,8 @@ import type {StreamHeader} from '../stream/format.js'
 import type {FrameReader} from '../stream/frames.js'
 import {commitOperation} from '../transaction.js'
 
-/** Progress commits: about 50 per stream, so a resume repeats at most ~2% of it; never under 1 MiB or over 256 MiB apart. */
-const MIN_CHECKPOINT_BYTES = 2 ** 20
+/** Progress commits: about 50 per stream, so a resume repeats little of it; never under 4 MiB apart (each is a synced commit) or over 256 MiB. */
+const MIN_CHECKPOINT_BYTES = 4 * 2 ** 20
 const MAX_CHECKPOINT_BYTES = 256 * 2 ** 20
 const CHECKPOINTS_PER_STREAM = 50
 

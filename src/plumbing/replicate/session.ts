@@ -11,6 +11,11 @@ export const MESSAGE_KIND = 0x4d
 /** Control messages are small; lineage lists are the largest. */
 export const MAX_MESSAGE_LENGTH = 4 * 1024 * 1024
 export const PROTOCOL_VERSION = 1
+/**
+ * How far ahead a writer may get of what the pipe has taken: a few data records, so the
+ * reader never waits on the writer's next disk read, and memory stays bounded.
+ */
+const WRITE_AHEAD_BYTES = 16 * 1024 * 1024
 
 const messageOnly: FrameLimits = (kind) => (kind === MESSAGE_KIND ? MAX_MESSAGE_LENGTH : 0)
 
@@ -23,7 +28,8 @@ export class Session {
   #outputError: Error | undefined
 
   constructor(input: Readable, output: Writable) {
-    this.reader = new FrameReader(input)
+    // Every record is applied (or sent on) before the next is read.
+    this.reader = new FrameReader(input, {transient: true})
     this.#output = output
     output.on('error', (error) => {
       this.#outputError ??= error
@@ -38,15 +44,14 @@ export class Session {
     return this.reader.bytesRead
   }
 
-  /** Writes buffers in order; resolves once the pipe can take more. */
+  /** Writes buffers in order; resolves once no more than WRITE_AHEAD_BYTES wait to go into the pipe. */
   async write(buffers: Buffer[]): Promise<void> {
-    let ready = true
     for (const buffer of buffers) {
       if (this.#outputError) throw this.#outputError
       this.#bytesSent += buffer.length
-      ready = this.#output.write(buffer)
+      this.#output.write(buffer)
     }
-    if (!ready) await this.#drained()
+    if (this.#output.writableLength > WRITE_AHEAD_BYTES) await this.#drained()
     if (this.#outputError) throw this.#outputError
   }
 

@@ -89,8 +89,18 @@ export class FrameReader {
   #bytesRead = 0
   #ended = false
 
-  constructor(input: AsyncIterable<Uint8Array | string>) {
+  /** With `transient`: where a payload has to be gathered from several chunks, one buffer, reused. */
+  readonly #transient: boolean
+  #scratch: Buffer | undefined
+
+  /**
+   * With `transient`, a payload is only good until the next call to next(): a receiver
+   * that is done with each record before it asks for the next then gathers every big
+   * record into the same memory, instead of allocating (and collecting) megabytes a record.
+   */
+  constructor(input: AsyncIterable<Uint8Array | string>, options: {transient?: boolean} = {}) {
     this.#input = input[Symbol.asyncIterator]()
+    this.#transient = options.transient ?? false
   }
 
   /** Bytes of the input consumed by the frames returned so far: where the next frame starts. */
@@ -172,6 +182,10 @@ export class FrameReader {
       this.#pending.shift()
       missing -= chunk.length
     }
-    return Buffer.concat(pieces, bytes)
+    if (!this.#transient) return Buffer.concat(pieces, bytes)
+    if (this.#scratch === undefined || this.#scratch.length < bytes) this.#scratch = Buffer.allocUnsafeSlow(bytes)
+    let at = 0
+    for (const piece of pieces) at += piece.copy(this.#scratch, at)
+    return this.#scratch.subarray(0, bytes)
   }
 }

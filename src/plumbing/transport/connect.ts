@@ -35,7 +35,7 @@ export interface Connection {
   close(): Promise<number>
   /** Stops the other side at once. */
   kill(): void
-  /** The last error line the other side wrote to its stderr, if any. */
+  /** What the other side last said on its stderr: its last "error:" line, else its last line, if any. */
   lastError(): string | undefined
 }
 
@@ -59,8 +59,10 @@ export function connect(o: ConnectOptions): Connection {
     spawnError = error
   })
   let lastError: string | undefined
+  let lastLine: string | undefined
   const onLine = (line: string): void => {
     if (/^error: /.test(line)) lastError = line.slice('error: '.length)
+    else if (line.trim() !== '' && !/^hint: /.test(line)) lastLine = line.trim()
     o.onStderr?.(line)
   }
   let partial = ''
@@ -89,6 +91,6 @@ export function connect(o: ConnectOptions): Connection {
     kill(): void {
       child.kill('SIGKILL')
     },
-    lastError: () => lastError,
+    lastError: () => lastError ?? lastLine,
   }
 }
