@@ -135,7 +135,7 @@ describe('fvm rollback, log and gc (end to end)', function () {
     const devices = (json(t.home, ['plumbing', 'thin', 'list', '--pool', path.join(t.home, 'pool')]).devices as Json[]).map((d) => d.id)
     expect(devices).not.to.include(v2.device)
     const idle = snapshotTree(t.home)
-    expect(ok(t.home, 'gc')).to.deep.equal({dryRun: false, collected: [], expired: [], forgotten: []})
+    expect(ok(t.home, 'gc')).to.deep.equal({dryRun: false, collected: [], expired: [], forgotten: [], abandoned: []})
     expect(snapshotTree(t.home)).to.deep.equal(idle)
   })
 
