@@ -2,7 +2,7 @@
 // and the newest one both have, refuse what is not a fast-forward unless forced, and
 // send the delta; an interrupted stream the receiver staged is finished first.
 import {FvmError} from '../../errors.js'
-import type {Branch, Volume} from '../catalog/model.js'
+import {type Branch, type Volume, entry} from '../catalog/model.js'
 import {recordPush} from '../catalog/ops-remote.js'
 import {type Materialised, findBranch, materialised, parseIn, volumeNamed} from '../catalog/ops-shared.js'
 import {type InstanceContext, type OpenInstance, withInstanceAsync} from '../instance-open.js'
@@ -12,7 +12,7 @@ import type {ConnectOptions} from '../transport/connect.js'
 import {type Peer, withPeer} from './client.js'
 import {commonBase, lineageOf, planStream, sendableSnapshot} from './negotiate.js'
 import {type SendProgress, countExtents, sendStream} from './send.js'
-import {field} from './session.js'
+import {type Message, field} from './session.js'
 import {commitOperation} from '../transaction.js'
 
 export type PushAction = 'new' | 'fast-forward' | 'forced' | 'up-to-date' | 'refused'
@@ -99,7 +99,12 @@ async function askRemote(peer: Peer, instanceName: string, volume: Volume, branc
   const answer = await peer.session.receive(['state'], `asking about "${volume.name}/${branch.name}"`)
   const have = answer.have
   if (!Array.isArray(have) || have.some((u) => typeof u !== 'string')) throw new FvmError('corrupt', 'message "state": field "have" is not a list of uuids')
-  const receiving = answer.receiving === null ? null : (field(answer, 'receiving', 'object') as RemoteView['receiving'])
+  const staged = answer.receiving === null ? null : (field(answer, 'receiving', 'object') as Message)
+  const receiving = staged && {
+    snapshot: field(staged, 'snapshot', 'string'),
+    base: field(staged, 'base', 'string', {nullable: true}),
+    received: field(staged, 'received', 'number'),
+  }
   return {head: field(answer, 'head', 'string', {nullable: true}), have: new Set(have as string[]), receiving}
 }
 
@@ -146,7 +151,7 @@ function notFastForward(peerName: string, remoteBranch: string): string {
 /** The newest snapshot both sides have: the receiver's head itself for a fast-forward, which keeps its line. */
 function deltaBase(instance: OpenInstance, line: string[], view: RemoteView, fastForward: boolean): string | null {
   const state = instance.catalog.committed().value
-  if (fastForward && view.head !== null && state.snapshots[view.head]?.device != null) return view.head
+  if (fastForward && view.head !== null && entry(state.snapshots, view.head)?.device != null) return view.head
   return commonBase(state, line, view.have)
 }
 
@@ -159,8 +164,8 @@ function resumableTarget(
   const staged = view.receiving
   if (!staged) return null
   const state = instance.catalog.committed().value
-  const snapshot = state.snapshots[staged.snapshot]
-  const base = staged.base === null ? null : state.snapshots[staged.base]
+  const snapshot = entry(state.snapshots, staged.snapshot)
+  const base = staged.base === null ? null : entry(state.snapshots, staged.base)
   if (!snapshot || snapshot.volume !== volume.uuid || snapshot.device === null) return null
   if (base !== null && (!base || base.device === null)) return null
   return {snapshot: snapshot as Materialised, base: staged.base, received: staged.received}
