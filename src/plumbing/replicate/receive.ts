@@ -25,6 +25,8 @@ import {commitOperation} from '../transaction.js'
 const MIN_CHECKPOINT_BYTES = 4 * 2 ** 20
 const MAX_CHECKPOINT_BYTES = 256 * 2 ** 20
 const CHECKPOINTS_PER_STREAM = 50
+/** Data written since the disk was last asked to catch up: then a checkpoint's sync has little left to wait for. */
+const WRITEBACK_BYTES = 16 * 2 ** 20
 
 export function stageReceive(instance: OpenInstance, request: ReceiveRequest, ctx: InstanceContext): BeginReceiveResult {
   return commitOperation(instance, (state, context) => beginReceive(state, request, context), ctx)
@@ -70,6 +72,7 @@ export async function applyStream(reader: FrameReader, o: ApplyOptions): Promise
     const progress = o.progress?.(header.dataBytes)
     const every = Math.min(MAX_CHECKPOINT_BYTES, Math.max(MIN_CHECKPOINT_BYTES, Math.ceil(header.dataBytes / CHECKPOINTS_PER_STREAM)))
     let sinceCheckpoint = 0
+    let sinceWriteback = 0
     let received = 0
     for (;;) {
       const record = await decoder.next()
@@ -79,6 +82,11 @@ export async function applyStream(reader: FrameReader, o: ApplyOptions): Promise
         applied = record.offset + record.data.length
         received += record.data.length
         sinceCheckpoint += record.data.length
+        sinceWriteback += record.data.length
+        if (sinceWriteback >= WRITEBACK_BYTES) {
+          pool.dataFile.startWriteback?.()
+          sinceWriteback = 0
+        }
         progress?.update(received)
       } else {
         discardVolume(pool, staged.device, record.offset, record.length)
