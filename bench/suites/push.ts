@@ -85,7 +85,8 @@ export async function pushBenchmarks(): Promise<Benchmark[]> {
     }
     run(['sync'])
   }
-  const rsync = ['rsync', '--inplace', '--no-whole-file', '-e', sshd.sshArgv.join(' '), image, `fvm-test:${rsyncCopy}`]
+  // --ignore-times: rsync's quick check (same size and time) must never skip the delta transfer being measured.
+  const rsync = ['rsync', '--inplace', '--no-whole-file', '--ignore-times', '-e', sshd.sshArgv.join(' '), image, `fvm-test:${rsyncCopy}`]
   const receiverPeak = (): void => {
     const peaks = fs.existsSync(receiverRss) ? fs.readFileSync(receiverRss, 'utf8').trim().split('\n').map(Number) : []
     process.stderr.write(`  receiving fvm peak RSS: ${Math.max(...peaks) / 1024} MiB over ${peaks.length} runs\n`)
@@ -111,7 +112,7 @@ export async function pushBenchmarks(): Promise<Benchmark[]> {
       run(rsync)
     },
     subject: {label: 'fvm push (ssh)', argv: pushCommand, before: changeOnePercent},
-    anchor: {label: 'rsync --inplace --no-whole-file', argv: rsync},
+    anchor: {label: 'rsync --inplace --no-whole-file -I', argv: rsync},
     runs: 3,
     // At least 5x faster than rsync.
     maxRatio: 0.2,
