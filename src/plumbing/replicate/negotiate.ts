@@ -25,8 +25,11 @@ export function lineageOf(state: CatalogState, uuid: string | null): string[] {
   return line
 }
 
-function branchIsUnchangedSince(instance: OpenInstance, device: number, base: Materialised): boolean {
-  return instance.pool.delta(base.device, device).next().done === true
+/** Whether nothing was written to a branch's device since its base: the delta's first step tells (no full walk). */
+export function unchangedSinceBase(instance: OpenInstance, branch: {device: number; base: string | null}): boolean {
+  if (branch.base === null) return false
+  const base = materialised(instance.catalog.committed().value, branch.base)
+  return instance.pool.delta(base.device, branch.device).next().done === true
 }
 
 /**
@@ -36,10 +39,7 @@ function branchIsUnchangedSince(instance: OpenInstance, device: number, base: Ma
 export function sendableSnapshot(instance: OpenInstance, branchRef: string, ctx: InstanceContext): Materialised {
   const state = instance.catalog.committed().value
   const {branch} = findBranch(state, parseIn(state, branchRef, ['branch']))
-  if (branch.base !== null) {
-    const base = materialised(state, branch.base)
-    if (branchIsUnchangedSince(instance, branch.device, base)) return base
-  }
+  if (branch.base !== null && unchangedSinceBase(instance, branch)) return materialised(state, branch.base)
   const made = commitOperation(instance, (s, context) => createPushBase(s, {branch: branchRef}, context), ctx)
   return materialised(instance.catalog.committed().value, made.snapshot)
 }

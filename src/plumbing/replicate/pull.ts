@@ -16,7 +16,7 @@ import {setRemoteInstance} from '../remotes.js'
 import {commitOperation} from '../transaction.js'
 import type {ConnectOptions} from '../transport/connect.js'
 import {type Peer, withPeer} from './client.js'
-import {commonBase} from './negotiate.js'
+import {commonBase, unchangedSinceBase} from './negotiate.js'
 import {type ReceiveProgress, applyStream, stageReceive} from './receive.js'
 import {type Message, field} from './session.js'
 
@@ -155,16 +155,11 @@ function updateLocalBranch(instance: OpenInstance, branchRef: string, remoteBran
     commitOperation(instance, (s, c) => createBranch(s, {branch: branchRef, from: remoteBranch}, c), ctx)
     return {branch: branchRef, action: 'created'}
   }
-  if (branch.base === head.uuid && unchangedSinceBase(instance, branch.device, branch.base)) return {branch: branchRef, action: 'up-to-date'}
-  if (branch.base === null || !descendsFrom(state, head.uuid, branch.base) || !unchangedSinceBase(instance, branch.device, branch.base)) {
+  const unchanged = unchangedSinceBase(instance, branch)
+  if (branch.base === head.uuid && unchanged) return {branch: branchRef, action: 'up-to-date'}
+  if (branch.base === null || !descendsFrom(state, head.uuid, branch.base) || !unchanged) {
     return {branch: branchRef, action: 'diverged'}
   }
   commitOperation(instance, (s, c) => fastForwardBranch(s, {branch: branchRef, to: head.uuid}, c), ctx)
   return {branch: branchRef, action: 'fast-forward'}
-}
-
-function unchangedSinceBase(instance: OpenInstance, device: number, base: string | null): boolean {
-  if (base === null) return false
-  const snapshot = materialised(instance.catalog.committed().value, base)
-  return instance.pool.delta(snapshot.device, device).next().done === true
 }

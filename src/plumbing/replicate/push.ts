@@ -10,7 +10,7 @@ import {checkName} from '../names.js'
 import {setRemoteInstance} from '../remotes.js'
 import type {ConnectOptions} from '../transport/connect.js'
 import {type Peer, withPeer} from './client.js'
-import {commonBase, lineageOf, planStream, sendableSnapshot} from './negotiate.js'
+import {commonBase, lineageOf, planStream, sendableSnapshot, unchangedSinceBase} from './negotiate.js'
 import {type SendProgress, countExtents, sendStream} from './send.js'
 import {type Message, field} from './session.js'
 import {commitOperation} from '../transaction.js'
@@ -221,8 +221,7 @@ function dryRun(
   force: boolean,
 ): Omit<PushedBranch, 'branch' | 'remoteBranch' | 'bytesSent'> {
   const state = instance.catalog.committed().value
-  const baseSnapshot = branch.base === null ? null : materialised(state, branch.base)
-  const unchanged = baseSnapshot !== null && instance.pool.delta(baseSnapshot.device, branch.device).next().done === true
+  const unchanged = unchangedSinceBase(instance, branch)
   const line = lineageOf(state, resumable?.snapshot.uuid ?? branch.base)
   const targetUuid = resumable?.snapshot.uuid ?? (unchanged ? branch.base : null)
   if (targetUuid !== null && view.head === targetUuid) return {action: 'up-to-date', snapshot: targetUuid, base: null, resumedFrom: 0, dataBytes: 0}
