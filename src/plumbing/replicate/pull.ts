@@ -5,13 +5,14 @@
 // fast-forwards the local branch of the same name, if nothing was written to it since
 // its base; a missing one is made from the remote branch.
 import {FvmError} from '../../errors.js'
-import {entry} from '../catalog/model.js'
+import {TRUNK, entry} from '../catalog/model.js'
 import {createBranch} from '../catalog/ops-branches.js'
 import {type ReceiveRequest, descendsFrom, remoteHead} from '../catalog/ops-receive.js'
 import {fastForwardBranch} from '../catalog/ops-remote.js'
 import {materialised, parseIn} from '../catalog/ops-shared.js'
 import {type InstanceContext, type OpenInstance, withInstanceAsync} from '../instance-open.js'
 import {checkName} from '../names.js'
+import {parseRef} from '../refs.js'
 import {setRemoteInstance} from '../remotes.js'
 import {commitOperation} from '../transaction.js'
 import type {ConnectOptions} from '../transport/connect.js'
@@ -57,15 +58,15 @@ export interface PullOptions extends InstanceContext, ConnectOptions {
   progress?: (branch: string, total: number) => ReceiveProgress
 }
 
-function splitRef(text: string): {volume: string; branch: string} {
-  const [volume, branch = 'trunk', ...rest] = text.split('/')
-  if (rest.length > 0) throw new FvmError('usage', `invalid reference "${text}": expected VOLUME or VOLUME/BRANCH`)
-  return {volume: checkName('volume', volume), branch: checkName('branch', branch)}
+/** VOLUME (its trunk) or VOLUME/BRANCH, as the other side names them: the one reference grammar. */
+function wantedBranch(text: string): {volume: string; branch: string} {
+  const ref = parseRef(text, {accept: ['volume', 'branch']})
+  return {volume: ref.volume, branch: ref.kind === 'branch' ? ref.branch : TRUNK}
 }
 
 export async function pull(o: PullOptions): Promise<PullResult> {
   if (o.refs.length === 0) throw new FvmError('usage', 'name what to fetch: VOLUME or VOLUME/BRANCH', {hint: 'e.g. fvm pull beta mydata/trunk'})
-  const refs = o.refs.map(splitRef)
+  const refs = o.refs.map(wantedBranch)
   const as = o.as === undefined ? undefined : checkName('volume', o.as)
   if (as !== undefined && new Set(refs.map((r) => r.volume)).size > 1) throw new FvmError('usage', '--as names one volume, but more than one is asked for')
   const result = await withInstanceAsync(o, (instance) =>
