@@ -7,8 +7,10 @@
 // stream or gc removes; thin_check passes at the end.
 import {expect} from 'chai'
 import {spawn} from 'node:child_process'
+import {createHash} from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
+import {readVolume} from '../../src/dm/thin/volume-io.js'
 import {FvmError} from '../../src/errors.js'
 import type {CatalogState} from '../../src/plumbing/catalog/model.js'
 import {type ReceiveRequest, abortReceive} from '../../src/plumbing/catalog/ops-receive.js'
@@ -17,10 +19,11 @@ import {removeRemoteBranch} from '../../src/plumbing/catalog/ops-remote.js'
 import {type OpenInstance, withInstance, withInstanceAsync} from '../../src/plumbing/instance-open.js'
 import {applyStream, stageReceive} from '../../src/plumbing/replicate/receive.js'
 import {MESSAGE_KIND} from '../../src/plumbing/replicate/session.js'
-import {FrameReader, encodeJsonFrame, parseJsonPayload} from '../../src/plumbing/stream/frames.js'
+import {DATA_PREFIX_LENGTH} from '../../src/plumbing/stream/format.js'
+import {FRAME_HEAD_LENGTH, FrameReader, encodeJsonFrame, parseJsonPayload} from '../../src/plumbing/stream/frames.js'
 import {commitOperation} from '../../src/plumbing/transaction.js'
 import {fvm, fvmBin} from '../support/cli.js'
-import {buildValidStream, chunked, hostileStreams, streamHeader, uuids} from '../support/hostile-streams.js'
+import {Random, buildValidStream, chunked, encodeStream, hostileStreams, streamHeader, uuids} from '../support/hostile-streams.js'
 import {THIN_TOOLS} from '../support/thin-tools.js'
 import {needTools} from '../support/tools.js'
 import {assertHealthy, ok} from './porcelain-support.js'
@@ -141,6 +144,35 @@ describe('hostile streams', function () {
     expect(contentHash(home, 'keep/trunk')).to.equal(keepHash)
     expect(contentHash(home, 'v1@keep')).to.equal(tagHash)
     assertHealthy(home)
+  })
+
+  it('keeps every record of a cut stream that arrived whole, also those since the last progress commit', async () => {
+    // Three records, under the bytes between progress commits: only the cut commits them.
+    const random = new Random(7)
+    const extents = [0, 1, 2].map((i) => ({offset: i * 256 * 1024, data: random.bytes(256 * 1024)}))
+    const records = extents.map((e) => ({kind: 'data' as const, offset: e.offset, data: e.data}))
+    const whole = encodeStream(streamHeader({extents}), records)
+    const headerFrame = whole.readUInt32BE(1) + FRAME_HEAD_LENGTH
+    const dataFrame = FRAME_HEAD_LENGTH + DATA_PREFIX_LENGTH + 256 * 1024
+    // Inside the third record's data.
+    const cut = whole.subarray(0, headerFrame + 2 * dataFrame + 1000)
+    await withInstanceAsync({home}, async (instance) => {
+      const staged = stageReceive(instance, request, {home})
+      const error = await applyStream(new FrameReader(chunked(cut, 65536)), {instance, ctx: {home}, request, staged}).then(() => undefined, (e: unknown) => e)
+      expect((error as {truncated?: boolean}).truncated).to.equal(true)
+      const kept = instance.catalog.committed().value.receiving[request.snapshot.uuid]
+      expect(kept.received).to.equal(512 * 1024)
+      expect(readVolume(instance.pool, kept.device, 0, 512 * 1024).equals(Buffer.concat([extents[0].data, extents[1].data]))).to.equal(true)
+      // The resume sends the rest; the result reads as the whole.
+      const rest = encodeStream(streamHeader({extents: extents.slice(2), header: {resumeFrom: 512 * 1024}}), records.slice(2))
+      const resumed = stageReceive(instance, request, {home})
+      expect(resumed.received).to.equal(512 * 1024)
+      await applyStream(new FrameReader(chunked(rest, 65536)), {instance, ctx: {home}, request, staged: resumed})
+    })
+    const expected = Buffer.alloc(1024 * 1024)
+    for (const e of extents) e.data.copy(expected, e.offset)
+    expect(contentHash(home, 'sender/mydata/trunk')).to.equal(createHash('sha256').update(expected).digest('hex'))
+    withInstance({home}, forget)
   })
 
   /** Runs `fvm serve`, sends hello, a receive request and `bytes`; its answer and exit. */

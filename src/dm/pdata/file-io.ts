@@ -2,6 +2,7 @@
 // Node's sync fs calls are faster for 4 KiB block I/O and keep the btree code simple.
 // Tests swap in fault-injecting implementations.
 import fs from 'node:fs'
+import {promisify} from 'node:util'
 
 export interface PoolFile {
   readonly path: string
@@ -12,10 +13,11 @@ export interface PoolFile {
   fsync(): void
   fdatasync(): void
   /**
-   * Starts writing what was written so far to the disk without waiting, so a later
-   * fdatasync has less left to wait for. A hint: a file may ignore it.
+   * pwrite and fdatasync on the thread pool, for a caller that keeps working (reading
+   * the network) while the disk catches up. Optional: callers fall back to the sync calls.
    */
-  startWriteback?(): void
+  pwriteAsync?(buf: Buffer, position: number): Promise<void>
+  fdatasyncAsync?(): Promise<void>
   size(): number
   truncate(length: number): void
   close(): void
@@ -32,6 +34,9 @@ export interface FileSystem {
 }
 
 const FILE_MODE = 0o600
+// The callback forms: fs.promises goes through a FileHandle, which only adds cost here.
+const fsWrite = promisify(fs.write)
+const fsFdatasync = promisify(fs.fdatasync)
 
 class NodePoolFile implements PoolFile {
   constructor(
@@ -62,9 +67,16 @@ class NodePoolFile implements PoolFile {
     fs.fdatasyncSync(this.fd)
   }
 
-  startWriteback(): void {
-    // On the thread pool; its outcome does not matter: the commit's own fdatasync decides.
-    fs.fdatasync(this.fd, () => {})
+  async pwriteAsync(buf: Buffer, position: number): Promise<void> {
+    let done = 0
+    while (done < buf.length) {
+      const {bytesWritten} = await fsWrite(this.fd, buf, done, buf.length - done, position + done)
+      done += bytesWritten
+    }
+  }
+
+  fdatasyncAsync(): Promise<void> {
+    return fsFdatasync(this.fd)
   }
 
   size(): number {

@@ -141,7 +141,7 @@ function* chunks(pool: ThinPool, mappings: Generator<Mapping>, offset: number, e
 }
 
 /** Makes [offset, offset + length) read as zeros: whole blocks unmapped, partial ones zeroed (see above). */
-export function discardVolume(pool: ThinPool, id: number, offset: number, length: number): DiscardSummary {
+export function discardVolume(pool: ThinPool, id: number, offset: number, length: number, options?: WriteOptions): DiscardSummary {
   checkRange(offset, length)
   if (pool.readOnly) throw new FvmError('usage', `pool "${pool.dir}" is open read-only`)
   pool.details(id)
@@ -155,7 +155,7 @@ export function discardVolume(pool: ThinPool, id: number, offset: number, length
     const summary: DiscardSummary = {blocksUnmapped: 0, blocksFreed: 0, bytesZeroed: 0}
     for (const [from, to] of edges) {
       if (to === from || pool.lookup(id, Math.floor(from / bs)) === undefined) continue
-      const writer = new VolumeWriter(pool, id, from)
+      const writer = new VolumeWriter(pool, id, from, options)
       for (let at = from; at < to; at += IO_CHUNK) writer.write(zeroChunk().subarray(0, Math.min(to - at, IO_CHUNK)))
       writer.finish()
       summary.bytesZeroed += to - from

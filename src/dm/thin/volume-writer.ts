@@ -35,9 +35,21 @@ interface OpenBlock {
 /** Caller bytes at least this long go to the file unstaged. */
 const DIRECT_BYTES = IO_CHUNK / 4
 
+/** Takes data file writes instead of the file's own pwrite: they may finish later (WriteBehind). */
+export interface DataSink {
+  write(bytes: Buffer, position: number): void
+}
+
 export interface WriteOptions {
   /** Copy-on-write for every mapped block, unshared ones too, so rolling back also restores their bytes. */
   copyAlways?: boolean
+  /**
+   * Where the data bytes go. It gets the caller's own bytes for long runs, so the caller
+   * keeps them unchanged until the sink is done; staged bytes are handed over as a copy.
+   * Bytes copied from shared blocks are read directly: a sink never holds writes to
+   * those, as this writer only ever writes to blocks it owns.
+   */
+  sink?: DataSink
 }
 
 /** The stage a finished writer left, for the next one (writers in one process take turns). */
@@ -182,7 +194,7 @@ export class VolumeWriter {
     while (i < bytes.length) {
       if (this.staged > 0 && this.stageAt + this.staged !== at) this.flush()
       if (this.staged === 0 && bytes.length - i >= DIRECT_BYTES) {
-        this.pool.dataFile.pwrite(bytes.subarray(i), at)
+        this.put(bytes.subarray(i), at, false)
         return
       }
       if (this.staged === 0) this.stageAt = at
@@ -197,7 +209,14 @@ export class VolumeWriter {
 
   private flush(): void {
     if (this.staged === 0) return
-    this.pool.dataFile.pwrite(this.stage.subarray(0, this.staged), this.stageAt)
+    this.put(this.stage.subarray(0, this.staged), this.stageAt, true)
     this.staged = 0
+  }
+
+  /** To the sink (a copy of the stage, which is reused) or straight to the file. */
+  private put(bytes: Buffer, at: number, isStage: boolean): void {
+    const sink = this.options.sink
+    if (sink === undefined) this.pool.dataFile.pwrite(bytes, at)
+    else sink.write(isStage ? Buffer.from(bytes) : bytes, at)
   }
 }

@@ -3,6 +3,7 @@
 // then pool and catalog in one two-phase commit), and publish it once the trailer has
 // checked out (finishReceive). A stream that stops early keeps what arrived whole, so
 // the next attempt resumes there; a stream that is refused leaves nothing behind.
+import {WriteBehind} from '../../dm/pdata/write-behind.js'
 import {discardVolume, writeVolume} from '../../dm/thin/volume-io.js'
 import {FvmError} from '../../errors.js'
 import type {CatalogState} from '../catalog/model.js'
@@ -16,8 +17,9 @@ import {
   finishReceive,
 } from '../catalog/ops-receive.js'
 import type {InstanceContext, OpenInstance} from '../instance-open.js'
+import {BufferPool} from '../stream/buffer-pool.js'
 import {StreamDecoder} from '../stream/decoder.js'
-import type {StreamHeader} from '../stream/format.js'
+import {DATA_PREFIX_LENGTH, MAX_DATA, RecordKind, type StreamHeader} from '../stream/format.js'
 import type {FrameReader} from '../stream/frames.js'
 import {commitOperation} from '../transaction.js'
 
@@ -25,8 +27,9 @@ import {commitOperation} from '../transaction.js'
 const MIN_CHECKPOINT_BYTES = 4 * 2 ** 20
 const MAX_CHECKPOINT_BYTES = 256 * 2 ** 20
 const CHECKPOINTS_PER_STREAM = 50
-/** Data written since the disk was last asked to catch up: then a checkpoint's sync has little left to wait for. */
-const WRITEBACK_BYTES = 16 * 2 ** 20
+/** Checked data on its way to the disk while the next records are read: records in buffers, bytes in writes. */
+const PAYLOAD_BUFFERS = 8
+const WRITE_BEHIND_BYTES = 32 * 2 ** 20
 
 export function stageReceive(instance: OpenInstance, request: ReceiveRequest, ctx: InstanceContext): BeginReceiveResult {
   return commitOperation(instance, (state, context) => beginReceive(state, request, context), ctx)
@@ -58,10 +61,17 @@ export async function applyStream(reader: FrameReader, o: ApplyOptions): Promise
   const {instance, request, staged} = o
   const {pool} = instance
   const uuid = request.snapshot.uuid
+  // Writes go to the disk on the thread pool, from buffers given back once written.
+  const sink = WriteBehind.for(pool.dataFile, WRITE_BEHIND_BYTES)
+  const payloads = sink && new BufferPool(PAYLOAD_BUFFERS, DATA_PREFIX_LENGTH + MAX_DATA)
+  reader.gatherInto = payloads && ((length, kind) => (kind === RecordKind.data ? payloads.take(length) : Promise.resolve(Buffer.allocUnsafe(length))))
   let committed = staged.received
   let applied = committed
-  const checkpoint = (): void => {
+  /** Set while a record is being applied: an error then leaves the pool's changes half made. */
+  let applying = false
+  const checkpoint = async (): Promise<void> => {
     if (applied === committed) return
+    await sink?.drain()
     commitOperation(instance, (state) => checkpointReceive(state, {snapshot: uuid, received: applied}), o.ctx)
     committed = applied
   }
@@ -72,47 +82,56 @@ export async function applyStream(reader: FrameReader, o: ApplyOptions): Promise
     const progress = o.progress?.(header.dataBytes)
     const every = Math.min(MAX_CHECKPOINT_BYTES, Math.max(MIN_CHECKPOINT_BYTES, Math.ceil(header.dataBytes / CHECKPOINTS_PER_STREAM)))
     let sinceCheckpoint = 0
-    let sinceWriteback = 0
     let received = 0
     for (;;) {
       const record = await decoder.next()
       if (record.kind === 'end') break
+      applying = true
       if (record.kind === 'data') {
-        writeVolume(pool, staged.device, record.offset, record.data)
+        writeVolume(pool, staged.device, record.offset, record.data, {sink})
         applied = record.offset + record.data.length
         received += record.data.length
         sinceCheckpoint += record.data.length
-        sinceWriteback += record.data.length
-        if (sinceWriteback >= WRITEBACK_BYTES) {
-          pool.dataFile.startWriteback?.()
-          sinceWriteback = 0
-        }
         progress?.update(received)
       } else {
-        discardVolume(pool, staged.device, record.offset, record.length)
+        discardVolume(pool, staged.device, record.offset, record.length, {sink})
         applied = record.offset + record.length
+      }
+      applying = false
+      if (sink !== undefined) {
+        const data = record.kind === 'data' ? record.data : undefined
+        if (data !== undefined) void sink.settled().then(() => payloads?.release(data))
+        await sink.room()
       }
       o.ctx.failpoint?.('receive.extent')
       if (sinceCheckpoint >= every) {
-        checkpoint()
+        await checkpoint()
         sinceCheckpoint = 0
       }
     }
+    await sink?.drain()
     const published = commitOperation(instance, (state, context) => finishReceive(state, {snapshot: uuid}, context), o.ctx)
     return {...published, dataBytes: received}
   } catch (error) {
-    undoUncommitted(instance)
-    if (isInterruption(error)) {
-      // Every extent applied so far arrived whole and checked out: keep it for the resume.
+    // No write may land after this: the blocks they go to are free again once rolled back.
+    const written = sink === undefined || (await sink.drain().then(() => true, () => false))
+    if (isInterruption(error) && !applying && written) {
+      // Every extent applied so far arrived whole, checked out and is written: keep it for the resume.
       try {
-        checkpoint()
+        await checkpoint()
       } catch {
         // The interruption is the error to report; the last checkpoint still stands.
+        undoUncommitted(instance)
       }
-    } else if (isStaged(instance.catalog.committed().value, uuid)) {
-      commitOperation(instance, (state) => abortReceive(state, {snapshot: uuid}), o.ctx)
+    } else {
+      undoUncommitted(instance)
+      if (!isInterruption(error) && isStaged(instance.catalog.committed().value, uuid)) {
+        commitOperation(instance, (state) => abortReceive(state, {snapshot: uuid}), o.ctx)
+      }
     }
     throw error
+  } finally {
+    reader.gatherInto = undefined
   }
 }
 

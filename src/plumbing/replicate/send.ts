@@ -8,7 +8,11 @@ import type {ThinPool} from '../../dm/thin/thin-pool.js'
 import {readData} from '../../dm/thin/volume-range.js'
 import {MAX_DATA, type StreamCounts, type StreamHeader, splitDataExtent} from '../stream/format.js'
 import {StreamEncoder} from '../stream/encoder.js'
+import {BufferPool} from '../stream/buffer-pool.js'
 import type {Session} from './session.js'
+
+/** Data records read ahead or waiting in the pipe's queue: more than the session's write-ahead holds. */
+const SEND_BUFFERS = 8
 
 /** Crash points of a transfer, for the resume tests: before each data extent is sent; after each is applied. */
 export const TRANSFER_FAILPOINTS = ['send.extent', 'receive.extent'] as const
@@ -95,6 +99,7 @@ export async function sendStream(
   failpoint?: (name: string) => void,
 ): Promise<void> {
   const encoder = new StreamEncoder(header)
+  const buffers = new BufferPool(SEND_BUFFERS, MAX_DATA)
   await session.write(encoder.header())
   let sent = 0
   for (const e of extentsToSend(o)) {
@@ -103,10 +108,10 @@ export async function sendStream(
       continue
     }
     failpoint?.('send.extent')
-    // A fresh buffer per extent: the previous one may still sit in the pipe's queue.
-    const data = Buffer.allocUnsafe(e.length)
+    // Back to the pool once the pipe has taken it: until then it waits in the pipe's queue.
+    const data = (await buffers.take(e.length)).subarray(0, e.length)
     readData(o.pool.dataFile, data, e.dataOffset)
-    await session.write(encoder.data(e.offset, data))
+    await session.write(encoder.data(e.offset, data), () => buffers.release(data))
     sent += e.length
     progress?.update(sent)
   }

@@ -44,13 +44,17 @@ export class Session {
     return this.reader.bytesRead
   }
 
-  /** Writes buffers in order; resolves once no more than WRITE_AHEAD_BYTES wait to go into the pipe. */
-  async write(buffers: Buffer[]): Promise<void> {
-    for (const buffer of buffers) {
+  /**
+   * Writes buffers in order; resolves once no more than WRITE_AHEAD_BYTES wait to go into
+   * the pipe. `taken`, if given, is called once the pipe has taken them all (or failed):
+   * until then they must not change.
+   */
+  async write(buffers: Buffer[], taken?: () => void): Promise<void> {
+    buffers.forEach((buffer, i) => {
       if (this.#outputError) throw this.#outputError
       this.#bytesSent += buffer.length
-      this.#output.write(buffer)
-    }
+      this.#output.write(buffer, i === buffers.length - 1 ? taken : undefined)
+    })
     if (this.#output.writableLength > WRITE_AHEAD_BYTES) await this.#drained()
     if (this.#outputError) throw this.#outputError
   }

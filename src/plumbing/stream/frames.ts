@@ -103,6 +103,14 @@ export class FrameReader {
     this.#transient = options.transient ?? false
   }
 
+  /**
+   * Where a payload that spans input chunks is gathered, when set (and `transient` is
+   * then ignored): a buffer of at least `length` bytes, e.g. from a BufferPool, so a
+   * receiver of megabytes a record reuses the same memory instead of allocating (and
+   * collecting) it per record, and keeps each payload for as long as it needs it.
+   */
+  gatherInto: ((length: number, kind: number) => Promise<Buffer>) | undefined
+
   /** Bytes of the input consumed by the frames returned so far: where the next frame starts. */
   get bytesRead(): number {
     return this.#bytesRead
@@ -128,8 +136,11 @@ export class FrameReader {
     const limit = limits(kind)
     if (!(limit > 0)) throw new FvmError('corrupt', `frame at stream byte ${at}: kind ${kindName(kind)} is not allowed here`)
     if (length > limit) throw new FvmError('corrupt', `frame ${kindName(kind)} at stream byte ${at}: length ${length} is above its limit of ${limit}`)
-    if (this.#pendingBytes >= length) return {kind, payload: this.#take(length), at}
-    const payload = Buffer.allocUnsafe(length)
+    // In one chunk: a view of it. Else gathered, into memory the caller chose if it did.
+    if (this.#pendingBytes >= length && (this.gatherInto === undefined || length === 0 || this.#pending[0].length >= length)) {
+      return {kind, payload: this.#take(length), at}
+    }
+    const payload = this.gatherInto === undefined ? Buffer.allocUnsafe(length) : (await this.gatherInto(length, kind)).subarray(0, length)
     for (let filled = 0; ;) {
       filled += this.#take(Math.min(this.#pendingBytes, length - filled)).copy(payload, filled)
       if (filled === length) return {kind, payload, at}

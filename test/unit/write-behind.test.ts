@@ -1,0 +1,78 @@
+import {expect} from 'chai'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {nodeFileSystem, type PoolFile} from '../../src/dm/pdata/file-io.js'
+import {WriteBehind} from '../../src/dm/pdata/write-behind.js'
+
+describe('write-behind', () => {
+  let dir: string
+  let file: PoolFile
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fvm-write-behind-'))
+    file = nodeFileSystem.open(path.join(dir, 'data'), 'wx')
+  })
+  afterEach(() => {
+    file.close()
+    fs.rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('lands overlapping writes in the order they were queued', async () => {
+    const sink = WriteBehind.for(file, 1 << 30)!
+    for (let i = 0; i < 200; i++) sink.write(Buffer.alloc(65536 - i * 100, i), i * 50)
+    await sink.drain()
+    const bytes = Buffer.alloc(65536 + 200 * 50)
+    file.pread(bytes, 0)
+    // Each byte holds the last write that covered it.
+    for (let at = 0; at < 65536; at += 97) {
+      let last = -1
+      for (let i = 0; i < 200; i++) if (at >= i * 50 && at < i * 50 + 65536 - i * 100) last = i
+      expect(bytes[at], `byte ${at}`).to.equal(last)
+    }
+  })
+
+  it('waits for room, and says when the writes queued so far are done', async () => {
+    const sink = WriteBehind.for(file, 1 << 20)!
+    const chunk = Buffer.alloc(1 << 19, 1)
+    sink.write(chunk, 0)
+    sink.write(chunk, 1 << 19)
+    sink.write(chunk, 1 << 20)
+    let settled = false
+    const done = sink.settled().then(() => {
+      settled = true
+    })
+    expect(settled).to.equal(false)
+    await sink.room()
+    await done
+    expect(settled).to.equal(true)
+    expect(file.size()).to.equal(3 << 19)
+  })
+
+  it('raises a failed write at the next call, and writes nothing more', async () => {
+    let writes = 0
+    const failing = {
+      pwriteAsync: async () => {
+        writes++
+        throw Object.assign(new Error('no space left on device'), {code: 'ENOSPC'})
+      },
+      fdatasyncAsync: async () => {},
+    }
+    const sink = new WriteBehind(failing, 1 << 20)
+    sink.write(Buffer.alloc(10), 0)
+    sink.write(Buffer.alloc(10), 10)
+    await sink.settled()
+    expect(writes).to.equal(1)
+    expect(() => sink.write(Buffer.alloc(10), 20)).to.throw(/no space left/)
+    let error: unknown
+    await sink.drain().catch((e: unknown) => {
+      error = e
+    })
+    expect((error as NodeJS.ErrnoException).code).to.equal('ENOSPC')
+  })
+
+  it('is not offered for a file without async calls', () => {
+    const syncOnly: PoolFile = Object.assign(Object.create(file) as PoolFile, {pwriteAsync: undefined})
+    expect(WriteBehind.for(syncOnly, 1 << 20)).to.equal(undefined)
+  })
+})
