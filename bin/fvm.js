@@ -1,12 +1,16 @@
 #!/usr/bin/env node
-// `fvm --version` answers without loading the command framework, so scripts that
-// probe the version stay cheap; everything else goes through oclif.
+// `fvm --version`, and `fvm serve` as push, pull and fetch start it, answer without
+// loading the command framework: scripts that probe the version stay cheap, and every
+// connection starts sooner. Everything else goes through oclif.
 const args = process.argv.slice(2)
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   const {readFileSync} = await import('node:fs')
   const {version} = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
   process.stdout.write(`fvm/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
 } else {
-  const {execute} = await import('@oclif/core/execute')
-  await execute({dir: import.meta.url})
+  const served = args[0] === 'serve' && (await (await import('../dist/ui/serve-fast.js')).serveFast(args.slice(1)))
+  if (!served) {
+    const {execute} = await import('@oclif/core/execute')
+    await execute({dir: import.meta.url})
+  }
 }

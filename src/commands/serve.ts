@@ -1,9 +1,6 @@
 import * as Flags from '@oclif/core/flags'
-import {serveRequest} from '../plumbing/replicate/forced-command.js'
-import {serve} from '../plumbing/replicate/serve.js'
 import {FvmCommand} from '../ui/command.js'
-import {failpointFromEnv} from '../ui/failpoint.js'
-import {resolveHome} from '../ui/home.js'
+import {serveStdio} from '../ui/serve-stdio.js'
 
 export default class Serve extends FvmCommand<void> {
   static override summary = 'Speak the fvm protocol on stdin and stdout (the far end of push, pull and fetch)'
@@ -27,15 +24,6 @@ export default class Serve extends FvmCommand<void> {
 
   public async run(): Promise<void> {
     const {flags} = await this.parse(Serve)
-    const original = process.env.SSH_ORIGINAL_COMMAND
-    const settings =
-      original === undefined ? {home: flags.home, readOnly: flags['read-only'] ?? false} : serveRequest(original, {home: flags.home, readOnly: flags['read-only'] ?? false})
-    await serve({
-      home: resolveHome(settings.home),
-      readOnly: settings.readOnly,
-      input: process.stdin,
-      output: process.stdout,
-      failpoint: await failpointFromEnv(),
-    })
+    await serveStdio({home: flags.home, readOnly: flags['read-only'] ?? false})
   }
 }

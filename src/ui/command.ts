@@ -3,8 +3,7 @@
 // (oclif's own catch() turns custom exit codes into 1 under --json).
 import {Command} from '@oclif/core/command'
 import * as Errors from '@oclif/core/errors'
-import {colorFor} from './color.js'
-import {describeFailure, renderFailure} from './failure.js'
+import {failed, printFailure} from './failure.js'
 
 export abstract class FvmCommand<T extends object | void> extends Command {
   static override enableJsonFlag = true
@@ -12,14 +11,12 @@ export abstract class FvmCommand<T extends object | void> extends Command {
   public abstract override run(): Promise<T>
 
   protected override async catch(err: Error): Promise<void> {
-    const failure = describeFailure(err, this.id)
-    process.exitCode = failure.exitCode
-    if (process.env.FVM_DEBUG && err.stack) process.stderr.write(`${err.stack}\n`)
+    const failure = failed(err, this.id)
     if (this.jsonEnabled()) {
       this.logJson({error: failure})
       return
     }
-    process.stderr.write(renderFailure(failure, await colorFor(process.stderr)))
+    await printFailure(failure)
     throw new Errors.ExitError(failure.exitCode)
   }
 

@@ -2,6 +2,7 @@
 // the git-style lines on stderr (`error: ...`, `hint: ...`).
 import type {ChalkInstance} from 'chalk'
 import {ExitCode, type ExitCodeName, isFvmError} from '../errors.js'
+import {colorFor} from './color.js'
 
 export interface Failure {
   kind: ExitCodeName
@@ -45,4 +46,17 @@ export function renderFailure(failure: Failure, chalk: ChalkInstance): string {
   let text = `${chalk.red.bold('error:')} ${failure.message}\n`
   if (failure.hint) text += `${chalk.yellow('hint:')} ${failure.hint}\n`
   return text
+}
+
+/** What a failed command does first, in every mode: its exit code, and its stack with FVM_DEBUG. */
+export function failed(err: unknown, commandId?: string): Failure {
+  const failure = describeFailure(err, commandId)
+  process.exitCode = failure.exitCode
+  if (process.env.FVM_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`)
+  return failure
+}
+
+/** The failure's git-style lines on stderr, coloured on a terminal. */
+export async function printFailure(failure: Failure): Promise<void> {
+  process.stderr.write(renderFailure(failure, await colorFor(process.stderr)))
 }

@@ -1,5 +1,6 @@
 // Start-up stays light: a command loads only what it uses; prompts, spinners,
-// tables and subprocess helpers load on first use.
+// tables and subprocess helpers load on first use, and `fvm serve` (on every
+// connection's critical path) does without the command framework.
 import {expect} from 'chai'
 import {spawnSync} from 'node:child_process'
 import fs from 'node:fs'
@@ -36,5 +37,11 @@ describe('start-up cost', () => {
     const loaded = loadedPackages(['init', '--home', path.join(dir, 'h')], dir)
     expect(loaded.has('@oclif/core'), 'the trace works').to.equal(true)
     for (const lib of HEAVY) expect(loaded.has(lib), `${lib} was loaded`).to.equal(false)
+  })
+
+  it('fvm serve --home DIR loads no command framework', () => {
+    const loaded = loadedPackages(['serve', '--home', path.join(dir, 'h')], dir)
+    expect(loaded.has('yaml'), 'the trace works').to.equal(true)
+    expect(loaded.has('@oclif/core'), '@oclif/core was loaded').to.equal(false)
   })
 })
