@@ -1,9 +1,10 @@
-// The client's side of a connection: reach the other instance's `fvm serve`, greet it,
-// run the transfer, say goodbye, and make sure the child is gone whatever happened.
+// The client's side of a connection: reach the other instance's `fvm serve` before this
+// side does its own work, greet it, run the transfer, say goodbye, and make sure the
+// child is gone whatever happened.
 import {FvmError} from '../../errors.js'
 import type {OpenInstance} from '../instance-open.js'
 import {checkName} from '../names.js'
-import {type ConnectOptions, connect} from '../transport/connect.js'
+import {type ConnectOptions, type Connection, connect} from '../transport/connect.js'
 import {PROTOCOL_VERSION, Session, field} from './session.js'
 
 export interface Peer {
@@ -15,8 +16,41 @@ export interface Peer {
   remote: string | null
 }
 
-export async function withPeer<R>(instance: OpenInstance, o: ConnectOptions, fn: (peer: Peer) => Promise<R>): Promise<R> {
-  const connection = connect(o)
+/** A connection whose other side is starting while this side works; withPeer greets it. */
+export interface Dialled {
+  connection: Connection
+  /** REMOTE as given. */
+  given: string
+  /** Shows what the other side said on stderr so far, and from now on as it comes. */
+  listen(): void
+}
+
+/**
+ * Starts the other side at once, so ssh's handshake and the other fvm's start-up run
+ * while fn opens this instance and works out what to do. What the other side says on
+ * stderr waits for withPeer: a failure before it stays the only thing reported, as when
+ * nothing was started yet. Whatever happened, the child is gone when this returns.
+ */
+export async function withConnection<R>(o: ConnectOptions, fn: (dialled: Dialled) => Promise<R>): Promise<R> {
+  const held: string[] = []
+  let show: ((line: string) => void) | undefined
+  const connection = connect({...o, onStderr: (line) => (show ? show(line) : held.push(line))})
+  const listen = (): void => {
+    show = o.onStderr ?? (() => {})
+    for (const line of held.splice(0)) show(line)
+  }
+  try {
+    return await fn({connection, given: o.remote, listen})
+  } finally {
+    // Already over when withPeer ran to its end; not when fn failed (or returned) before greeting.
+    connection.kill()
+    await connection.close().catch(() => 1)
+  }
+}
+
+export async function withPeer<R>(instance: OpenInstance, dialled: Dialled, fn: (peer: Peer) => Promise<R>): Promise<R> {
+  const {connection} = dialled
+  dialled.listen()
   const session = new Session(connection.input, connection.output)
   try {
     await session.send({op: 'hello', protocol: PROTOCOL_VERSION, instance: {name: instance.config.name, uuid: instance.config.uuid}})
@@ -24,7 +58,7 @@ export async function withPeer<R>(instance: OpenInstance, o: ConnectOptions, fn:
     const other = field(hello, 'instance', 'object') as {name?: unknown; uuid?: unknown}
     const name = checkName('instance', String(other.name))
     if (other.uuid === instance.config.uuid) {
-      throw new FvmError('usage', `"${o.remote}" is this instance ("${name}")`, {hint: 'push to or pull from another instance'})
+      throw new FvmError('usage', `"${dialled.given}" is this instance ("${name}")`, {hint: 'push to or pull from another instance'})
     }
     const result = await fn({session, name, uuid: String(other.uuid), remote: connection.remote})
     await session.send({op: 'bye'})

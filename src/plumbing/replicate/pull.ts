@@ -16,7 +16,7 @@ import {parseRef} from '../refs.js'
 import {setRemoteInstance} from '../remotes.js'
 import {commitOperation} from '../transaction.js'
 import type {ConnectOptions} from '../transport/connect.js'
-import {type Peer, withPeer} from './client.js'
+import {type Peer, withConnection, withPeer} from './client.js'
 import {commonBase, unchangedSinceBase} from './negotiate.js'
 import {type ReceiveProgress, applyStream, stageReceive} from './receive.js'
 import {type Message, field} from './session.js'
@@ -69,13 +69,15 @@ export async function pull(o: PullOptions): Promise<PullResult> {
   const refs = o.refs.map(wantedBranch)
   const as = o.as === undefined ? undefined : checkName('volume', o.as)
   if (as !== undefined && new Set(refs.map((r) => r.volume)).size > 1) throw new FvmError('usage', '--as names one volume, but more than one is asked for')
-  const result = await withInstanceAsync(o, (instance) =>
-    withPeer(instance, o, async (peer) => {
-      const branches: PulledBranch[] = []
-      for (const ref of refs) branches.push(await fetchBranch(instance, peer, ref, o, as))
-      const {session} = peer
-      return {remote: peer.remote ?? o.remote, instance: peer.name, branches, bytesReceived: session.bytesReceived, bytesSent: session.bytesSent, peer: peer.remote}
-    }),
+  const result = await withConnection(o, (dialled) =>
+    withInstanceAsync(o, (instance) =>
+      withPeer(instance, dialled, async (peer) => {
+        const branches: PulledBranch[] = []
+        for (const ref of refs) branches.push(await fetchBranch(instance, peer, ref, o, as))
+        const {session} = peer
+        return {remote: peer.remote ?? o.remote, instance: peer.name, branches, bytesReceived: session.bytesReceived, bytesSent: session.bytesSent, peer: peer.remote}
+      }),
+    ),
   )
   const {peer, ...pullResult} = result
   if (peer !== null) setRemoteInstance(o.home, peer, pullResult.instance)

@@ -9,7 +9,7 @@ import {type InstanceContext, type OpenInstance, withInstanceAsync} from '../ins
 import {checkName} from '../names.js'
 import {setRemoteInstance} from '../remotes.js'
 import type {ConnectOptions} from '../transport/connect.js'
-import {type Peer, withPeer} from './client.js'
+import {type Peer, withConnection, withPeer} from './client.js'
 import {commonBase, lineageOf, planStream, sendableSnapshot, unchangedSinceBase} from './negotiate.js'
 import {type SendProgress, countExtents, sendStream} from './send.js'
 import {type Message, field} from './session.js'
@@ -72,17 +72,19 @@ function selectBranches(instance: OpenInstance, refs: string[]): string[] {
 
 export async function push(o: PushOptions): Promise<PushResult> {
   const as = o.as === undefined ? undefined : checkName('volume', o.as)
-  const result = await withInstanceAsync(o, async (instance) => {
-    const branches = selectBranches(instance, o.refs)
-    if (as !== undefined && new Set(branches.map((b) => b.split('/')[0])).size > 1) {
-      throw new FvmError('usage', `--as names one volume, but ${o.refs.join(', ') || 'everything'} is more than one`)
-    }
-    return withPeer(instance, o, async (peer) => {
-      const pushed: PushedBranch[] = []
-      for (const branch of branches) pushed.push(await pushBranch(instance, peer, branch, o, as))
-      return {remote: peer.remote ?? o.remote, instance: peer.name, dryRun: o.dryRun, branches: pushed, bytesSent: peer.session.bytesSent, peer: peer.remote}
-    })
-  })
+  const result = await withConnection(o, (dialled) =>
+    withInstanceAsync(o, async (instance) => {
+      const branches = selectBranches(instance, o.refs)
+      if (as !== undefined && new Set(branches.map((b) => b.split('/')[0])).size > 1) {
+        throw new FvmError('usage', `--as names one volume, but ${o.refs.join(', ') || 'everything'} is more than one`)
+      }
+      return withPeer(instance, dialled, async (peer) => {
+        const pushed: PushedBranch[] = []
+        for (const branch of branches) pushed.push(await pushBranch(instance, peer, branch, o, as))
+        return {remote: peer.remote ?? o.remote, instance: peer.name, dryRun: o.dryRun, branches: pushed, bytesSent: peer.session.bytesSent, peer: peer.remote}
+      })
+    }),
+  )
   const {peer, ...pushResult} = result
   if (peer !== null && !o.dryRun) setRemoteInstance(o.home, peer, pushResult.instance)
   return pushResult

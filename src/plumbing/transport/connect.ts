@@ -39,9 +39,13 @@ export interface Connection {
   lastError(): string | undefined
 }
 
-/** What REMOTE names: a configured remote (which wins, as in git), or an address. */
+/**
+ * What REMOTE names: a configured remote (which wins, as in git), or an address. The
+ * config is read whatever REMOTE is, so a missing instance is reported before a bad address.
+ */
 export function resolveRemote(o: Pick<ConnectOptions, 'home' | 'remote' | 'cwd' | 'userHome'>): {remote: string | null; address: RemoteAddress} {
-  const configured = nameProblem(o.remote) ? undefined : entry(readConfig(o.home).remotes ?? {}, o.remote)
+  const remotes = readConfig(o.home).remotes ?? {}
+  const configured = nameProblem(o.remote) ? undefined : entry(remotes, o.remote)
   if (configured) return {remote: o.remote, address: parseRemoteAddress(configured.url, {cwd: o.home})}
   return {remote: null, address: parseRemoteAddress(o.remote, o)}
 }
