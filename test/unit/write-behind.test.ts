@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {nodeFileSystem, type PoolFile} from '../../src/dm/pdata/file-io.js'
 import {WriteBehind} from '../../src/dm/pdata/write-behind.js'
+import {pageAlignedBuffer} from '../../src/dm/thin/volume-range.js'
 
 describe('write-behind', () => {
   let dir: string
@@ -30,6 +31,26 @@ describe('write-behind', () => {
       for (let i = 0; i < 200; i++) if (at >= i * 50 && at < i * 50 + 65536 - i * 100) last = i
       expect(bytes[at], `byte ${at}`).to.equal(last)
     }
+  })
+
+  it('mixes page-aligned writes (past the page cache) and cached ones, each byte as last written', async () => {
+    const sink = WriteBehind.for(file, 1 << 30)!
+    const expected = Buffer.alloc(1 << 20)
+    const put = (bytes: Buffer, at: number): void => {
+      sink.write(bytes, at)
+      bytes.copy(expected, at)
+    }
+    const aligned = (length: number, value: number): Buffer => pageAlignedBuffer(length).fill(value)
+    put(aligned(1 << 20, 1), 0)
+    put(Buffer.alloc(5000, 2), 4096 * 3 + 7)
+    put(aligned(8192, 3), 4096 * 3)
+    put(aligned(4096 * 3, 4).subarray(4096, 4096 * 3), 4096 * 10)
+    put(aligned(4096, 5).subarray(1), 4096 * 20)
+    await sink.drain()
+    file.fdatasync()
+    const bytes = Buffer.alloc(1 << 20)
+    file.pread(bytes, 0)
+    expect(bytes.equals(expected)).to.equal(true)
   })
 
   it('waits for room, and says when the writes queued so far are done', async () => {

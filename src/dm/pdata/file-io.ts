@@ -34,6 +34,7 @@ export interface FileSystem {
 }
 
 const FILE_MODE = 0o600
+const PAGE = 4096
 // The callback forms: fs.promises goes through a FileHandle, which only adds cost here.
 const fsWrite = promisify(fs.write)
 const fsFdatasync = promisify(fs.fdatasync)
@@ -43,6 +44,9 @@ class NodePoolFile implements PoolFile {
     readonly path: string,
     private readonly fd: number,
   ) {}
+
+  /** A second descriptor of the file, for O_DIRECT writes; null where that cannot be had. */
+  private directFd: number | null | undefined
 
   pread(buf: Buffer, position: number): number {
     let done = 0
@@ -67,12 +71,38 @@ class NodePoolFile implements PoolFile {
     fs.fdatasyncSync(this.fd)
   }
 
+  /**
+   * Page-aligned bytes at a page-aligned position bypass the page cache (O_DIRECT):
+   * straight to the disk, several times faster here than dirtying pages for writeback
+   * to clean, and no copy. Anything else, or a file system that refuses, is written
+   * through the cache; either way the commit's fdatasync is what makes it durable.
+   */
   async pwriteAsync(buf: Buffer, position: number): Promise<void> {
+    const fd = directlyWritable(buf, position) ? (this.directFd ?? this.openDirect()) : undefined
     let done = 0
     while (done < buf.length) {
-      const {bytesWritten} = await fsWrite(this.fd, buf, done, buf.length - done, position + done)
-      done += bytesWritten
+      let written: number
+      try {
+        ;({bytesWritten: written} = await fsWrite(fd ?? this.fd, buf, done, buf.length - done, position + done))
+      } catch (error) {
+        if (fd === undefined || (error as NodeJS.ErrnoException).code !== 'EINVAL') throw error
+        // The memory was not aligned after all, or the file system wants other sizes: cached from now on.
+        this.directFd = null
+        return this.pwriteAsync(buf, position)
+      }
+      done += written
     }
+  }
+
+  private openDirect(): number | undefined {
+    if (this.directFd === undefined) {
+      try {
+        this.directFd = fs.openSync(this.path, fs.constants.O_WRONLY | fs.constants.O_DIRECT)
+      } catch {
+        this.directFd = null
+      }
+    }
+    return this.directFd ?? undefined
   }
 
   fdatasyncAsync(): Promise<void> {
@@ -88,8 +118,15 @@ class NodePoolFile implements PoolFile {
   }
 
   close(): void {
+    if (typeof this.directFd === 'number') fs.closeSync(this.directFd)
     fs.closeSync(this.fd)
   }
+}
+
+/** What O_DIRECT takes: whole pages, from memory that starts on a page (a resizable ArrayBuffer's does). */
+function directlyWritable(buf: Buffer, position: number): boolean {
+  const memory = buf.buffer as ArrayBuffer & {resizable?: boolean}
+  return memory.resizable === true && buf.byteOffset % PAGE === 0 && buf.length % PAGE === 0 && position % PAGE === 0 && buf.length > 0
 }
 
 export const nodeFileSystem: FileSystem = {

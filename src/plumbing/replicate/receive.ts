@@ -26,10 +26,11 @@ import {commitOperation} from '../transaction.js'
 /** Progress commits: about 50 per stream, so a resume repeats little of it; never under 4 MiB apart (each is a synced commit) or over 256 MiB. */
 const MIN_CHECKPOINT_BYTES = 4 * 2 ** 20
 const MAX_CHECKPOINT_BYTES = 256 * 2 ** 20
-const CHECKPOINTS_PER_STREAM = 50
+const CHECKPOINTS_PER_STREAM = 16
 /** Checked data on its way to the disk while the next records are read: records in buffers, bytes in writes. */
 const PAYLOAD_BUFFERS = 8
 const WRITE_BEHIND_BYTES = 32 * 2 ** 20
+const PAGE = 4096
 
 export function stageReceive(instance: OpenInstance, request: ReceiveRequest, ctx: InstanceContext): BeginReceiveResult {
   return commitOperation(instance, (state, context) => beginReceive(state, request, context), ctx)
@@ -63,8 +64,10 @@ export async function applyStream(reader: FrameReader, o: ApplyOptions): Promise
   const uuid = request.snapshot.uuid
   // Writes go to the disk on the thread pool, from buffers given back once written.
   const sink = WriteBehind.for(pool.dataFile, WRITE_BEHIND_BYTES)
-  const payloads = sink && new BufferPool(PAYLOAD_BUFFERS, DATA_PREFIX_LENGTH + MAX_DATA)
-  reader.gatherInto = payloads && ((length, kind) => (kind === RecordKind.data ? payloads.take(length) : Promise.resolve(Buffer.allocUnsafe(length))))
+  const payloads = sink && new BufferPool(PAYLOAD_BUFFERS, PAGE + MAX_DATA)
+  // A record's data starts on a page of its buffer: whole blocks of it can then bypass the page cache.
+  const gather = async (length: number): Promise<Buffer> => (await payloads!.take(PAGE - DATA_PREFIX_LENGTH + length)).subarray(PAGE - DATA_PREFIX_LENGTH)
+  reader.gatherInto = payloads && ((length, kind) => (kind === RecordKind.data ? gather(length) : Promise.resolve(Buffer.allocUnsafe(length))))
   let committed = staged.received
   let applied = committed
   /** Set while a record is being applied: an error then leaves the pool's changes half made. */

@@ -1,7 +1,8 @@
 // Up to `count` equal buffers, made as first needed, handed out and given back, for
 // payloads that stay in use after they are read (until their writes finish): memory
 // stays bounded, and no megabytes are allocated and collected per record. take() waits
-// while all are out.
+// while all are out. Page-aligned, so their bytes can go to the disk directly.
+import {pageAlignedBuffer} from '../../dm/thin/volume-range.js'
 
 /** Lengths under size / SMALL_FRACTION are not pooled. */
 const SMALL_FRACTION = 16
@@ -29,7 +30,7 @@ export class BufferPool {
     let buffer = this.#free.pop()
     if (buffer === undefined && this.#unmade > 0) {
       this.#unmade--
-      buffer = Buffer.allocUnsafeSlow(this.#size)
+      buffer = pageAlignedBuffer(this.#size)
     }
     buffer ??= await new Promise<Buffer>((resolve) => this.#waiting.push(resolve))
     this.#out.add(buffer.buffer)
