@@ -26,6 +26,10 @@ export class Session {
   #bytesSent = 0
   #output: Writable
   #outputError: Error | undefined
+  /** Bytes written and not yet taken by the pipe. */
+  #queued = 0
+  /** Called when the queue is down to half the write-ahead, while a writer waits for that. */
+  #room: (() => void) | undefined
 
   constructor(input: Readable, output: Writable) {
     // Every record is applied (or sent on) before the next is read.
@@ -53,24 +57,33 @@ export class Session {
     buffers.forEach((buffer, i) => {
       if (this.#outputError) throw this.#outputError
       this.#bytesSent += buffer.length
-      this.#output.write(buffer, i === buffers.length - 1 ? taken : undefined)
+      this.#queued += buffer.length
+      this.#output.write(buffer, () => {
+        this.#queued -= buffer.length
+        if (this.#queued <= WRITE_AHEAD_BYTES / 2) this.#room?.()
+        if (i === buffers.length - 1) taken?.()
+      })
     })
-    if (this.#output.writableLength > WRITE_AHEAD_BYTES) await this.#drained()
+    if (this.#queued > WRITE_AHEAD_BYTES) await this.#roomMade()
     if (this.#outputError) throw this.#outputError
   }
 
-  #drained(): Promise<void> {
+  /**
+   * Once the queue is down to half the write-ahead: the pipe still has plenty to take
+   * while the writer prepares more ('drain' comes only when the queue is empty, and the
+   * pipe would idle while the next record is read and checksummed).
+   */
+  #roomMade(): Promise<void> {
     return new Promise((resolve, reject) => {
       const done = (error?: Error): void => {
-        this.#output.off('drain', onDrain)
+        this.#room = undefined
         this.#output.off('error', done)
         this.#output.off('close', onClose)
         if (error) reject(error)
         else resolve()
       }
-      const onDrain = (): void => done()
       const onClose = (): void => done(new FvmError('remote', 'the connection closed while sending'))
-      this.#output.on('drain', onDrain)
+      this.#room = () => done()
       this.#output.once('error', done)
       this.#output.once('close', onClose)
     })
