@@ -11,8 +11,11 @@ import type {PoolFile} from './file-io.js'
 /** Written bytes after which a background fdatasync starts (when none is running). */
 const WRITEBACK_BYTES = 16 * 2 ** 20
 
+/** What a write-behind needs of a file. */
+type AsyncWrites = Required<Pick<PoolFile, 'pwriteAsync' | 'fdatasyncAsync'>>
+
 export class WriteBehind {
-  readonly #file: Required<Pick<PoolFile, 'pwriteAsync' | 'fdatasyncAsync'>>
+  readonly #file: AsyncWrites
   readonly #maxBytes: number
   /** The last write queued: each starts when the one before is done. */
   #tail: Promise<void> = Promise.resolve()
@@ -23,7 +26,7 @@ export class WriteBehind {
   /** Resolved when pending bytes drop (a write finished). */
   #wake: (() => void) | undefined
 
-  constructor(file: Required<Pick<PoolFile, 'pwriteAsync' | 'fdatasyncAsync'>>, maxBytes: number) {
+  constructor(file: AsyncWrites, maxBytes: number) {
     this.#file = file
     this.#maxBytes = maxBytes
   }

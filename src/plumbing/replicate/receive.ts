@@ -64,10 +64,8 @@ export async function applyStream(reader: FrameReader, o: ApplyOptions): Promise
   const uuid = request.snapshot.uuid
   // Writes go to the disk on the thread pool, from buffers given back once written.
   const sink = WriteBehind.for(pool.dataFile, WRITE_BEHIND_BYTES)
-  const payloads = sink && new BufferPool(PAYLOAD_BUFFERS, PAGE + MAX_DATA)
-  // A record's data starts on a page of its buffer: whole blocks of it can then bypass the page cache.
-  const gather = async (length: number): Promise<Buffer> => (await payloads!.take(PAGE - DATA_PREFIX_LENGTH + length)).subarray(PAGE - DATA_PREFIX_LENGTH)
-  reader.gatherInto = payloads && ((length, kind) => (kind === RecordKind.data ? gather(length) : Promise.resolve(Buffer.allocUnsafe(length))))
+  const payloads = new BufferPool(PAYLOAD_BUFFERS, PAGE + MAX_DATA)
+  if (sink !== undefined) reader.gatherInto = (length, kind) => (kind === RecordKind.data ? dataPayload(payloads, length) : Promise.resolve(Buffer.allocUnsafe(length)))
   let committed = staged.received
   let applied = committed
   /** Set while a record is being applied: an error then leaves the pool's changes half made. */
@@ -102,8 +100,10 @@ export async function applyStream(reader: FrameReader, o: ApplyOptions): Promise
       }
       applying = false
       if (sink !== undefined) {
-        const data = record.kind === 'data' ? record.data : undefined
-        if (data !== undefined) void sink.settled().then(() => payloads?.release(data))
+        if (record.kind === 'data') {
+          const {data} = record
+          void sink.settled().then(() => payloads.release(data))
+        }
         await sink.room()
       }
       o.ctx.failpoint?.('receive.extent')
@@ -136,6 +136,12 @@ export async function applyStream(reader: FrameReader, o: ApplyOptions): Promise
   } finally {
     reader.gatherInto = undefined
   }
+}
+
+/** A pooled buffer for a data record's payload, its data starting on a page: whole blocks of it can bypass the page cache. */
+async function dataPayload(payloads: BufferPool, length: number): Promise<Buffer> {
+  const buffer = await payloads.take(PAGE - DATA_PREFIX_LENGTH + length)
+  return buffer.subarray(PAGE - DATA_PREFIX_LENGTH)
 }
 
 /** The stream must be the one that was staged, resuming where the staging says. */
