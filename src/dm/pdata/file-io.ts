@@ -34,7 +34,8 @@ export interface FileSystem {
 }
 
 const FILE_MODE = 0o600
-const PAGE = 4096
+/** What O_DIRECT wants aligned: memory, position and length, in pages. */
+export const DIRECT_IO_ALIGNMENT = 4096
 // The callback forms: fs.promises goes through a FileHandle, which only adds cost here.
 const fsWrite = promisify(fs.write)
 const fsFdatasync = promisify(fs.fdatasync)
@@ -126,7 +127,7 @@ class NodePoolFile implements PoolFile {
 /** What O_DIRECT takes: whole pages, from memory that starts on a page (a resizable ArrayBuffer's does). */
 function directlyWritable(buf: Buffer, position: number): boolean {
   const memory = buf.buffer as ArrayBuffer & {resizable?: boolean}
-  return memory.resizable === true && buf.byteOffset % PAGE === 0 && buf.length % PAGE === 0 && position % PAGE === 0 && buf.length > 0
+  return memory.resizable === true && buf.byteOffset % DIRECT_IO_ALIGNMENT === 0 && buf.length % DIRECT_IO_ALIGNMENT === 0 && position % DIRECT_IO_ALIGNMENT === 0 && buf.length > 0
 }
 
 export const nodeFileSystem: FileSystem = {

@@ -3,6 +3,7 @@
 // then pool and catalog in one two-phase commit), and publish it once the trailer has
 // checked out (finishReceive). A stream that stops early keeps what arrived whole, so
 // the next attempt resumes there; a stream that is refused leaves nothing behind.
+import {DIRECT_IO_ALIGNMENT as PAGE} from '../../dm/pdata/file-io.js'
 import {WriteBehind} from '../../dm/pdata/write-behind.js'
 import {discardVolume, writeVolume} from '../../dm/thin/volume-io.js'
 import {FvmError} from '../../errors.js'
@@ -23,14 +24,13 @@ import {DATA_PREFIX_LENGTH, MAX_DATA, RecordKind, type StreamHeader} from '../st
 import type {FrameReader} from '../stream/frames.js'
 import {commitOperation} from '../transaction.js'
 
-/** Progress commits: about 50 per stream, so a resume repeats little of it; never under 4 MiB apart (each is a synced commit) or over 256 MiB. */
+/** Progress commits: about 16 per stream, so a resume repeats little of it; never under 4 MiB apart (each is a synced commit) or over 256 MiB. */
 const MIN_CHECKPOINT_BYTES = 4 * 2 ** 20
 const MAX_CHECKPOINT_BYTES = 256 * 2 ** 20
 const CHECKPOINTS_PER_STREAM = 16
 /** Checked data on its way to the disk while the next records are read: records in buffers, bytes in writes. */
 const PAYLOAD_BUFFERS = 8
 const WRITE_BEHIND_BYTES = 32 * 2 ** 20
-const PAGE = 4096
 
 export function stageReceive(instance: OpenInstance, request: ReceiveRequest, ctx: InstanceContext): BeginReceiveResult {
   return commitOperation(instance, (state, context) => beginReceive(state, request, context), ctx)
