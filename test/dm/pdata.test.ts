@@ -9,6 +9,7 @@ import {blockChecksum, crc32c, SALT} from '../../src/dm/pdata/crc32c.js'
 import {FAILPOINT_NAMES, failpointFromSpec} from '../../src/dm/pdata/failpoints.js'
 import {nodeFileSystem} from '../../src/dm/pdata/file-io.js'
 import {RefCounter} from '../../src/dm/pdata/ref-counter.js'
+import {DataSpaceMap} from '../../src/dm/pdata/space-map-disk.js'
 import {bitmapFindFree, bitmapFreeSummary, bitmapGet, bitmapSet, ENTRIES_PER_BITMAP} from '../../src/dm/pdata/space-map-format.js'
 import {MetadataSpaceMap} from '../../src/dm/pdata/space-map-metadata.js'
 import {TransactionManager} from '../../src/dm/pdata/transaction-manager.js'
@@ -76,6 +77,36 @@ describe('dm pdata', () => {
       bitmapSet(bm, 517, 0)
       expect(bitmapFindFree(bm, 3, 1000)).to.equal(517)
       expect(bitmapFreeSummary(bm)).to.deep.equal({nrFree: ENTRIES_PER_BITMAP - 999, firstFree: 517})
+    })
+  })
+
+  describe('data space map', () => {
+    it('counts a batch of increments as one increment each would', () => {
+      const file = nodeFileSystem.open(`${scratchDir()}/meta`, 'wx')
+      file.truncate(4096 * 4096)
+      const cache = new BlockCache(file, 4096, 64)
+      const sm = MetadataSpaceMap.create(cache, 4096)
+      sm.allocate()
+      const nrBlocks = 3 * ENTRIES_PER_BITMAP
+      const dsm = DataSpaceMap.create(new TransactionManager(cache, sm), nrBlocks)
+      const model = new Map<number, number>()
+      const random = prng(11)
+      const pick = (): number => (random(2) === 0 ? random(nrBlocks) : ENTRIES_PER_BITMAP - 300 + random(600))
+      const bump = (b: number): void => void model.set(b, (model.get(b) ?? 0) + 1)
+      // Counts of 0 to 5 first, so the batches cross 0 -> 1, 2 -> 3 (into the overflow tree) and 3+ -> 4+.
+      for (let i = 0; i < 4000; i++) {
+        const b = pick()
+        dsm.inc(b)
+        bump(b)
+      }
+      for (let round = 0; round < 5; round++) {
+        const batch = Array.from({length: 500 + random(2000)}, pick)
+        dsm.incAll(batch)
+        batch.forEach(bump)
+        for (const [b, count] of model) expect(dsm.count(b), `block ${b}`).to.equal(count)
+        expect(dsm.nrAllocated).to.equal(model.size)
+      }
+      expect([...model.values()].filter((c) => c >= 3).length).to.be.above(500)
     })
   })
 
@@ -151,6 +182,32 @@ describe('dm pdata', () => {
         expect([...tree.entries(root, 10000)].map((e) => e.key)).to.deep.equal(sorted.map(([k]) => k).filter((k) => k >= 10000))
         for (const [k] of sorted) root = tree.remove(root, k).root
         expect(validate(root, vt)).to.equal(0)
+      })
+
+      it(`updates ${name} trees in sorted batches as single inserts would`, () => {
+        const {tm, validate} = store()
+        const tree = new Btree(tm, vt)
+        const model = new Map<number, number>()
+        const random = prng(name.length + 7)
+        let root = tree.empty()
+        // Batches of every size: clustered and spread keys, repeats, keys below everything (the tree starts at 5000).
+        for (const [count, span] of [[1, 10], [40, 10_000], [3000, 20_000], [500, 600], [2000, 5000], [10, 200_000]]) {
+          const keys = Array.from({length: count}, () => 5000 - 100 + random(span)).sort((a, b) => a - b)
+          const seen: (number | undefined)[] = []
+          root = tree.updateSorted(root, keys, (old, i) => {
+            seen.push(old)
+            return (old ?? 0) + 1 + (keys[i] % 7)
+          })
+          keys.forEach((k, i) => {
+            expect(seen[i], `old value of key ${k}`).to.equal(model.get(k))
+            model.set(k, (model.get(k) ?? 0) + 1 + (k % 7))
+          })
+          expect(validate(root, vt)).to.equal(model.size)
+          tm.trim()
+        }
+        const sorted = [...model].sort((a, b) => a[0] - b[0])
+        expect([...tree.entries(root)].map((e) => [e.key, e.value])).to.deep.equal(sorted)
+        expect(() => tree.updateSorted(root, [9, 3], () => 0)).to.throw(FvmError, /key 3 after 9/)
       })
 
       it(`bulk loads ${name} trees of every awkward size at or above the minimum fill`, () => {

@@ -1,6 +1,8 @@
-// Insert or overwrite one key. Top-down: every full node met on the way down is split
-// first, so the parent always has room for the new sibling. Parent keys stay exactly
-// the first key of their child; a key below everything lowers keys[0] on the way.
+// Insert or overwrite keys: one, or an ascending batch. Top-down: every full node met on
+// the way down is split first, so the parent always has room for the new sibling.
+// Parent keys stay exactly the first key of their child; a key below everything lowers
+// keys[0] on the way.
+import {FvmError} from '../../errors.js'
 import {corrupt} from './block-cache.js'
 import {
   btreeNodeKind,
@@ -33,22 +35,40 @@ export interface InsertResult<V> {
 }
 
 export function insert<V>(t: TreeContext<V>, root: number, key: number, value: V): InsertResult<V> {
+  const slot = descend(t, root, key)
+  return {root: slot.root, old: put(t, slot.leaf, key, () => value)}
+}
+
+/**
+ * Sets each keys[i] (ascending, repeats allowed) to update(its value or undefined, i),
+ * in order, and returns the new root. A key that falls in the leaf the key before it went to goes
+ * straight in, so a run of nearby keys costs one descent, not one each.
+ */
+export function updateSorted<V>(t: TreeContext<V>, root: number, keys: readonly number[], update: (old: V | undefined, index: number) => V): number {
+  let slot: LeafSlot | undefined
+  keys.forEach((key, index) => {
+    if (index > 0 && key < keys[index - 1]) throw new FvmError('failure', `btree batch update: key ${key} after ${keys[index - 1]}`)
+    if (slot === undefined || key >= slot.high || isFull(slot.leaf)) slot = descend(t, slot?.root ?? root, key)
+    put(t, slot.leaf, key, (old) => update(old, index))
+  })
+  return slot?.root ?? root
+}
+
+/** A writable leaf with room for one more entry, and the first key past its range. */
+interface LeafSlot {
+  root: number
+  leaf: Buffer
+  high: number
+}
+
+/** Shadows the path to key's leaf, splitting every full node on the way down. */
+function descend<V>(t: TreeContext<V>, root: number, key: number): LeafSlot {
   const top = shadowNode(t, root)
   if (isFull(top.data)) splitBeneath(t, top.data, key)
   let node = top.data
+  let high = Number.POSITIVE_INFINITY
   for (let depth = 0; depth <= MAX_DEPTH; depth++) {
-    if (isLeaf(node)) {
-      const i = lowerBound(node, key)
-      if (i >= 0 && keyAt(node, i) === key) {
-        const offset = valueOffset(node, i)
-        const old = t.vt.read(node, offset)
-        t.vt.write(node, offset, value)
-        return {root: top.block, old}
-      }
-      openGap(node, i + 1, key)
-      t.vt.write(node, valueOffset(node, i + 1), value)
-      return {root: top.block, old: undefined}
-    }
+    if (isLeaf(node)) return {root: top.block, leaf: node, high}
     let i = lowerBound(node, key)
     if (i < 0) {
       i = 0
@@ -58,11 +78,29 @@ export function insert<V>(t: TreeContext<V>, root: number, key: number, value: V
     setChild(node, i, child.block)
     if (isFull(child.data)) {
       const sibling = splitChild(t, node, i, child.data, key)
-      if (key >= keyAt(node, i + 1)) child = sibling
+      if (key >= keyAt(node, i + 1)) {
+        child = sibling
+        i++
+      }
     }
+    if (i + 1 < nrEntries(node)) high = keyAt(node, i + 1)
     node = child.data
   }
   throw corrupt(root, 'btree deeper than possible (a cycle?)')
+}
+
+/** Sets key in a leaf with room; returns the value it replaced. */
+function put<V>(t: TreeContext<V>, leaf: Buffer, key: number, value: (old: V | undefined) => V): V | undefined {
+  const i = lowerBound(leaf, key)
+  if (i >= 0 && keyAt(leaf, i) === key) {
+    const offset = valueOffset(leaf, i)
+    const old = t.vt.read(leaf, offset)
+    t.vt.write(leaf, offset, value(old))
+    return old
+  }
+  openGap(leaf, i + 1, key)
+  t.vt.write(leaf, valueOffset(leaf, i + 1), value(undefined))
+  return undefined
 }
 
 function isFull(node: Buffer): boolean {

@@ -26,7 +26,9 @@ function incChildren<V>(t: TreeContext<V>, node: Buffer): void {
   const n = nrEntries(node)
   if (!isLeaf(node)) {
     for (let i = 0; i < n; i++) t.store.inc(childAt(node, i))
-  } else if (t.vt.inc) {
-    for (let i = 0; i < n; i++) t.vt.inc(t.vt.read(node, valueOffset(node, i)))
+  } else if (t.vt.incAll) {
+    const values = new Array<V>(n)
+    for (let i = 0; i < n; i++) values[i] = t.vt.read(node, valueOffset(node, i))
+    t.vt.incAll(values)
   }
 }

@@ -7,8 +7,8 @@ export interface ValueType<V> {
   readonly size: number
   read(node: Buffer, offset: number): V
   write(node: Buffer, offset: number, value: V): void
-  /** Takes one more reference on what the value points at (a shared leaf was copied). */
-  inc?(value: V): void
+  /** Takes one more reference on what each value points at (a shared leaf was copied): all at once, so a space map can batch them. */
+  incAll?(values: V[]): void
   /** Drops the value's reference (its leaf is freed by a whole-tree delete). */
   dec?(value: V): void
 }

@@ -2,7 +2,7 @@
 // kernel's persistent-data format. Roots are plain block numbers: every update
 // returns the new root, and the old one stays valid until the next commit.
 import {BtreeBuilder} from './btree-builder.js'
-import {insert, type InsertResult} from './btree-insert.js'
+import {insert, type InsertResult, updateSorted} from './btree-insert.js'
 import {entries, type Entry, lookup, MAX_DEPTH, readNode} from './btree-lookup.js'
 import {btreeNodeKind, childAt, initNode, isLeaf, LEAF_NODE, nrEntries, valueOffset} from './btree-node.js'
 import {remove, type RemoveResult} from './btree-remove.js'
@@ -28,6 +28,11 @@ export class Btree<V> {
 
   insert(root: number, key: number, value: V): InsertResult<V> {
     return insert(this, root, key, value)
+  }
+
+  /** Sets each keys[i] (ascending) to update(old value, i); returns the new root. Cheaper than an insert per key when keys share leaves. */
+  updateSorted(root: number, keys: readonly number[], update: (old: V | undefined, index: number) => V): number {
+    return updateSorted(this, root, keys, update)
   }
 
   remove(root: number, key: number): RemoveResult<V> {

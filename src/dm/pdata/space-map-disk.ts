@@ -95,6 +95,42 @@ export class DataSpaceMap {
     this.change(b, 1)
   }
 
+  /**
+   * One more reference on each of blocks (a repeat counts again), as a copied leaf needs:
+   * each bitmap is shadowed once, and the counts of 3 and up change in one sorted pass
+   * over the overflow tree instead of a descent per block.
+   */
+  incAll(blocks: readonly number[]): void {
+    const overflowed: number[] = []
+    /** Per overflowed block: it was in the overflow tree already (count 3 or more). */
+    const hadOverflow: boolean[] = []
+    let bitmapIndex = -1
+    let bitmap: Buffer | undefined
+    for (const b of Float64Array.from(blocks).sort()) {
+      this.checkRange(b)
+      const i = Math.floor(b / ENTRIES_PER_BITMAP)
+      if (bitmap === undefined || i !== bitmapIndex) {
+        bitmap = this.writableBitmap(i)
+        bitmapIndex = i
+      }
+      const entry = b % ENTRIES_PER_BITMAP
+      const code = bitmapGet(bitmap, entry)
+      // A first reference also changes the free counts: the general path does that.
+      if (code === 0) this.change(b, 1)
+      else if (code < 3) bitmapSet(bitmap, entry, code + 1)
+      if (code >= 2) {
+        overflowed.push(b)
+        hadOverflow.push(code === 3)
+      }
+    }
+    if (overflowed.length === 0) return
+    this.refCountRoot = this.overflow.updateSorted(this.refCountRoot, overflowed, (old, i) => {
+      if (!hadOverflow[i]) return 3
+      if (old === undefined) throw this.missingOverflow(overflowed[i])
+      return old + 1
+    })
+  }
+
   /** Drops one reference; returns the new count (0: the block is free). */
   dec(b: number): number {
     return this.change(b, -1)
@@ -134,16 +170,12 @@ export class DataSpaceMap {
     const i = Math.floor(b / ENTRIES_PER_BITMAP)
     const entry = b % ENTRIES_PER_BITMAP
     const e = this.index[i]
-    const s = this.store.shadow(e.blocknr, bitmapKind)
-    if (s.block !== e.blocknr) {
-      e.blocknr = s.block
-      this.changed.add(i)
-    }
-    const code = bitmapGet(s.data, entry)
+    const bitmap = this.writableBitmap(i)
+    const code = bitmapGet(bitmap, entry)
     const old = code < 3 ? code : this.overflowCount(b)
     const value = old + delta
     if (value < 0) throw new FvmError('corrupt', `data block ${b}: reference count would drop below 0`)
-    bitmapSet(s.data, entry, Math.min(value, 3))
+    bitmapSet(bitmap, entry, Math.min(value, 3))
     if (value >= 3) this.refCountRoot = this.overflow.insert(this.refCountRoot, b, value).root
     else if (old >= 3) this.refCountRoot = this.overflow.remove(this.refCountRoot, b).root
     if (old === 0) {
@@ -162,6 +194,17 @@ export class DataSpaceMap {
     return value
   }
 
+  /** Bitmap i, shadowed for this transaction. */
+  private writableBitmap(i: number): Buffer {
+    const e = this.index[i]
+    const s = this.store.shadow(e.blocknr, bitmapKind)
+    if (s.block !== e.blocknr) {
+      e.blocknr = s.block
+      this.changed.add(i)
+    }
+    return s.data
+  }
+
   private committedFree(b: number): boolean {
     const committed = this.committedIndex[Math.floor(b / ENTRIES_PER_BITMAP)]
     if (committed.blocknr === 0 || committed.nrFree === ENTRIES_PER_BITMAP) return true
@@ -170,8 +213,12 @@ export class DataSpaceMap {
 
   private overflowCount(b: number): number {
     const count = this.overflow.lookup(this.refCountRoot, b)
-    if (count === undefined) throw new FvmError('corrupt', `data block ${b}: reference count marked 3+ but missing from the overflow tree`)
+    if (count === undefined) throw this.missingOverflow(b)
     return count
+  }
+
+  private missingOverflow(b: number): FvmError {
+    return new FvmError('corrupt', `data block ${b}: reference count marked 3+ but missing from the overflow tree`)
   }
 
   private checkRange(b: number): void {
