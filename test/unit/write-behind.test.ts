@@ -70,10 +70,45 @@ describe('write-behind', () => {
     expect(file.size()).to.equal(3 << 19)
   })
 
+  it('sends writes queued end to end as one vectored write, in order with the rest', async () => {
+    const calls: {position: number; lengths: number[]}[] = []
+    const counting = {
+      pwritevAsync: async (buffers: Buffer[], position: number): Promise<void> => {
+        calls.push({position, lengths: buffers.map((b) => b.length)})
+        await file.pwritevAsync!(buffers, position)
+      },
+      fdatasyncAsync: async () => {},
+    }
+    const sink = new WriteBehind(counting, 1 << 30)
+    const expected = Buffer.alloc(1 << 20)
+    const put = (length: number, at: number, value: number): void => {
+      const bytes = pageAlignedBuffer(length).fill(value)
+      sink.write(bytes, at)
+      bytes.copy(expected, at)
+    }
+    // The first goes out alone (nothing waits behind it yet); the next three run on end to end, then a gap, then an overlap.
+    put(65536, 0, 1)
+    put(65536, 65536, 2)
+    put(65536, 131072, 3)
+    put(4096, 196608, 4)
+    put(65536, 524288, 5)
+    put(8192, 200704 - 8192, 6)
+    await sink.drain()
+    expect(calls).to.deep.equal([
+      {position: 0, lengths: [65536]},
+      {position: 65536, lengths: [65536, 65536, 4096]},
+      {position: 524288, lengths: [65536]},
+      {position: 192512, lengths: [8192]},
+    ])
+    const bytes = Buffer.alloc(1 << 20)
+    file.pread(bytes, 0)
+    expect(bytes.equals(expected)).to.equal(true)
+  })
+
   it('raises a failed write at the next call, and writes nothing more', async () => {
     let writes = 0
     const failing = {
-      pwriteAsync: async () => {
+      pwritevAsync: async () => {
         writes++
         throw Object.assign(new Error('no space left on device'), {code: 'ENOSPC'})
       },
@@ -93,7 +128,7 @@ describe('write-behind', () => {
   })
 
   it('is not offered for a file without async calls', () => {
-    const syncOnly: PoolFile = Object.assign(Object.create(file) as PoolFile, {pwriteAsync: undefined})
+    const syncOnly: PoolFile = Object.assign(Object.create(file) as PoolFile, {pwritevAsync: undefined})
     expect(WriteBehind.for(syncOnly, 1 << 20)).to.equal(undefined)
   })
 })

@@ -37,6 +37,14 @@ export function zeroChunk(): Buffer {
 
 /** Fills buf from the data file; the pool checked at open that every data block is inside the file. */
 export function readData(file: PoolFile, buf: Buffer, position: number): void {
-  const n = file.pread(buf, position)
+  checkRead(file, buf, position, file.pread(buf, position))
+}
+
+/** readData on the thread pool, where the file can (page-aligned buffers skip the page cache). */
+export async function readDataAsync(file: PoolFile, buf: Buffer, position: number): Promise<void> {
+  checkRead(file, buf, position, file.preadAsync === undefined ? file.pread(buf, position) : await file.preadAsync(buf, position))
+}
+
+function checkRead(file: PoolFile, buf: Buffer, position: number, n: number): void {
   if (n !== buf.length) throw new FvmError('corrupt', `data file "${file.path}" ends at byte ${position + n}, inside a data block`)
 }

@@ -32,7 +32,7 @@ interface OpenBlock {
   end: number
 }
 
-/** Caller bytes at least this long go to the file unstaged. */
+/** Caller bytes at least this long go to the file unstaged (a sink takes whole blocks of them: it writes in the background, and a copy costs more than a call). */
 const DIRECT_BYTES = IO_CHUNK / 4
 
 /** Takes data file writes instead of the file's own pwrite: they may finish later (WriteBehind). */
@@ -190,10 +190,11 @@ export class VolumeWriter {
 
   /** Caller bytes for data file position at: appended to the stage, or written directly. */
   private emit(bytes: Buffer, at: number): void {
+    const direct = this.options.sink === undefined ? DIRECT_BYTES : this.blockSize
     let i = 0
     while (i < bytes.length) {
       if (this.staged > 0 && this.stageAt + this.staged !== at) this.flush()
-      if (this.staged === 0 && bytes.length - i >= DIRECT_BYTES) {
+      if (this.staged === 0 && bytes.length - i >= direct) {
         this.put(bytes.subarray(i), at, false)
         return
       }

@@ -24,8 +24,11 @@ import {DATA_PREFIX_LENGTH, MAX_DATA, RecordKind, type StreamHeader} from '../st
 import type {FrameReader} from '../stream/frames.js'
 import {commitOperation} from '../transaction.js'
 
-/** Progress commits: about 16 per stream, so a resume repeats little of it; never under 4 MiB apart (each is a synced commit) or over 256 MiB. */
-const MIN_CHECKPOINT_BYTES = 4 * 2 ** 20
+/**
+ * Progress commits: about 16 per stream, so a resume repeats little of it; never over
+ * 256 MiB apart, nor under 8 MiB (a synced commit takes about as long as sending that).
+ */
+const MIN_CHECKPOINT_BYTES = 8 * 2 ** 20
 const MAX_CHECKPOINT_BYTES = 256 * 2 ** 20
 const CHECKPOINTS_PER_STREAM = 16
 /** Checked data on its way to the disk while the next records are read: records in buffers, bytes in writes. */

@@ -5,7 +5,7 @@
 // range lies contiguous.
 import {deltaRanges} from '../../dm/thin/delta-ranges.js'
 import type {ThinPool} from '../../dm/thin/thin-pool.js'
-import {readData} from '../../dm/thin/volume-range.js'
+import {readDataAsync} from '../../dm/thin/volume-range.js'
 import {MAX_DATA, type StreamCounts, type StreamHeader, splitDataExtent} from '../stream/format.js'
 import {StreamEncoder} from '../stream/encoder.js'
 import {BufferPool} from '../stream/buffer-pool.js'
@@ -110,7 +110,7 @@ export async function sendStream(
     failpoint?.('send.extent')
     // Back to the pool once the pipe has taken it: until then it waits in the pipe's queue.
     const data = (await buffers.take(e.length)).subarray(0, e.length)
-    readData(o.pool.dataFile, data, e.dataOffset)
+    await readDataAsync(o.pool.dataFile, data, e.dataOffset)
     await session.write(encoder.data(e.offset, data), () => buffers.release(data))
     sent += e.length
     progress?.update(sent)
