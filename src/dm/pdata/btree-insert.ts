@@ -41,8 +41,8 @@ export function insert<V>(t: TreeContext<V>, root: number, key: number, value: V
 
 /**
  * Sets each keys[i] (ascending, repeats allowed) to update(its value or undefined, i),
- * in order, and returns the new root. A key that falls in the leaf the key before it went to goes
- * straight in, so a run of nearby keys costs one descent, not one each.
+ * in order, and returns the new root. A key that falls in the leaf the key before it
+ * went to goes straight in, so a run of nearby keys costs one descent, not one each.
  */
 export function updateSorted<V>(t: TreeContext<V>, root: number, keys: readonly number[], update: (old: V | undefined, index: number) => V): number {
   let slot: LeafSlot | undefined

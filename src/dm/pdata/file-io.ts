@@ -18,7 +18,7 @@ export interface PoolFile {
    * up. Optional: callers fall back to the sync calls.
    */
   pwritevAsync?(buffers: Buffer[], position: number): Promise<void>
-  /** pread on the thread pool, for a sender that reads ahead of the network. */
+  /** pread for a sender, on the thread pool where that pays: reads that skip the page cache. */
   preadAsync?(buf: Buffer, position: number): Promise<number>
   fdatasyncAsync?(): Promise<void>
   size(): number
@@ -53,6 +53,8 @@ class NodePoolFile implements PoolFile {
 
   /** A second descriptor of the file, for O_DIRECT I/O; null where that cannot be had. */
   private directFd: number | null | undefined
+  /** O_DIRECT failed with EINVAL once: everything goes through the cache from then on. */
+  private directRefused = false
 
   pread(buf: Buffer, position: number): number {
     let done = 0
@@ -85,7 +87,7 @@ class NodePoolFile implements PoolFile {
    */
   async pwritevAsync(buffers: Buffer[], position: number): Promise<void> {
     const direct = position % DIRECT_IO_ALIGNMENT === 0 && buffers.every(directlyUsable)
-    const fd = direct ? (this.directFd ?? this.openDirect()) : undefined
+    const fd = direct ? this.direct() : undefined
     let rest = buffers
     let at = position
     while (rest.length > 0) {
@@ -95,7 +97,7 @@ class NodePoolFile implements PoolFile {
       } catch (error) {
         if (fd === undefined || (error as NodeJS.ErrnoException).code !== 'EINVAL') throw error
         // The memory was not aligned after all, or the file system wants other sizes: cached from now on.
-        this.directFd = null
+        this.directRefused = true
         return this.pwritevAsync(rest, at)
       }
       at += written
@@ -110,7 +112,7 @@ class NodePoolFile implements PoolFile {
    * reads are cached and done at once: the copy costs less than a thread pool round trip.
    */
   async preadAsync(buf: Buffer, position: number): Promise<number> {
-    const fd = directlyUsable(buf) && position % DIRECT_IO_ALIGNMENT === 0 ? (this.directFd ?? this.openDirect()) : undefined
+    const fd = directlyUsable(buf) && position % DIRECT_IO_ALIGNMENT === 0 ? this.direct() : undefined
     if (fd === undefined) return this.pread(buf, position)
     let done = 0
     while (done < buf.length) {
@@ -119,7 +121,7 @@ class NodePoolFile implements PoolFile {
         ;({bytesRead: n} = await fsRead(fd, buf, done, buf.length - done, position + done))
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error
-        this.directFd = null
+        this.directRefused = true
         return done + this.pread(buf.subarray(done), position + done)
       }
       if (n === 0) break
@@ -128,7 +130,9 @@ class NodePoolFile implements PoolFile {
     return done
   }
 
-  private openDirect(): number | undefined {
+  /** The O_DIRECT descriptor, opened on first use; undefined where O_DIRECT is not to be had. */
+  private direct(): number | undefined {
+    if (this.directRefused) return undefined
     if (this.directFd === undefined) {
       try {
         this.directFd = fs.openSync(this.path, (this.writable ? fs.constants.O_RDWR : fs.constants.O_RDONLY) | fs.constants.O_DIRECT)
