@@ -1,30 +1,18 @@
 import {expect} from 'chai'
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import {nodeFileSystem, type PoolFile} from '../../src/dm/pdata/file-io.js'
+import type {PoolFile} from '../../src/dm/pdata/file-io.js'
 import {WriteBehind} from '../../src/dm/pdata/write-behind.js'
 import {pageAlignedBuffer} from '../../src/dm/thin/volume-range.js'
+import {scratchPoolFile} from '../support/scratch-file.js'
 
 describe('write-behind', () => {
-  let dir: string
-  let file: PoolFile
-
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fvm-write-behind-'))
-    file = nodeFileSystem.open(path.join(dir, 'data'), 'wx')
-  })
-  afterEach(() => {
-    file.close()
-    fs.rmSync(dir, {recursive: true, force: true})
-  })
+  const file = scratchPoolFile('fvm-write-behind-')
 
   it('lands overlapping writes in the order they were queued', async () => {
-    const sink = WriteBehind.for(file, 1 << 30)!
+    const sink = WriteBehind.for(file(), 1 << 30)!
     for (let i = 0; i < 200; i++) sink.write(Buffer.alloc(65536 - i * 100, i), i * 50)
     await sink.drain()
     const bytes = Buffer.alloc(65536 + 200 * 50)
-    file.pread(bytes, 0)
+    file().pread(bytes, 0)
     // Each byte holds the last write that covered it.
     for (let at = 0; at < 65536; at += 97) {
       let last = -1
@@ -34,7 +22,7 @@ describe('write-behind', () => {
   })
 
   it('mixes page-aligned writes (past the page cache) and cached ones, each byte as last written', async () => {
-    const sink = WriteBehind.for(file, 1 << 30)!
+    const sink = WriteBehind.for(file(), 1 << 30)!
     const expected = Buffer.alloc(1 << 20)
     const put = (bytes: Buffer, at: number): void => {
       sink.write(bytes, at)
@@ -47,14 +35,14 @@ describe('write-behind', () => {
     put(aligned(4096 * 3, 4).subarray(4096, 4096 * 3), 4096 * 10)
     put(aligned(4096, 5).subarray(1), 4096 * 20)
     await sink.drain()
-    file.fdatasync()
+    file().fdatasync()
     const bytes = Buffer.alloc(1 << 20)
-    file.pread(bytes, 0)
+    file().pread(bytes, 0)
     expect(bytes.equals(expected)).to.equal(true)
   })
 
   it('waits for room, and says when the writes queued so far are done', async () => {
-    const sink = WriteBehind.for(file, 1 << 20)!
+    const sink = WriteBehind.for(file(), 1 << 20)!
     const chunk = Buffer.alloc(1 << 19, 1)
     sink.write(chunk, 0)
     sink.write(chunk, 1 << 19)
@@ -67,7 +55,7 @@ describe('write-behind', () => {
     await sink.room()
     await done
     expect(settled).to.equal(true)
-    expect(file.size()).to.equal(3 << 19)
+    expect(file().size()).to.equal(3 << 19)
   })
 
   it('sends writes queued end to end as one vectored write, in order with the rest', async () => {
@@ -75,7 +63,7 @@ describe('write-behind', () => {
     const counting = {
       pwritevAsync: async (buffers: Buffer[], position: number): Promise<void> => {
         calls.push({position, lengths: buffers.map((b) => b.length)})
-        await file.pwritevAsync!(buffers, position)
+        await file().pwritevAsync!(buffers, position)
       },
       fdatasyncAsync: async () => {},
     }
@@ -101,7 +89,7 @@ describe('write-behind', () => {
       {position: 192512, lengths: [8192]},
     ])
     const bytes = Buffer.alloc(1 << 20)
-    file.pread(bytes, 0)
+    file().pread(bytes, 0)
     expect(bytes.equals(expected)).to.equal(true)
   })
 
@@ -128,7 +116,7 @@ describe('write-behind', () => {
   })
 
   it('is not offered for a file without async calls', () => {
-    const syncOnly: PoolFile = Object.assign(Object.create(file) as PoolFile, {pwritevAsync: undefined})
+    const syncOnly: PoolFile = Object.assign(Object.create(file()) as PoolFile, {pwritevAsync: undefined})
     expect(WriteBehind.for(syncOnly, 1 << 20)).to.equal(undefined)
   })
 })

@@ -92,8 +92,7 @@ export class WriteBehind {
   async #writeQueued(): Promise<void> {
     this.#writing = true
     while (this.#queue.length > 0) {
-      const batch = this.#nextBatch()
-      const bytes = batch.reduce((sum, w) => sum + w.bytes.length, 0)
+      const {batch, bytes} = this.#nextBatch()
       try {
         // After a failure nothing more is written: the caller will roll back.
         if (this.#error === undefined) {
@@ -118,8 +117,8 @@ export class WriteBehind {
     this.#writing = false
   }
 
-  /** The first queued write and those that continue it end to end, within the batch limits. */
-  #nextBatch(): QueuedWrite[] {
+  /** The first queued write and those that continue it end to end, within the batch limits; and their length. */
+  #nextBatch(): {batch: QueuedWrite[]; bytes: number} {
     const batch = [this.#queue.shift()!]
     let end = batch[0].position + batch[0].bytes.length
     let bytes = batch[0].bytes.length
@@ -130,7 +129,7 @@ export class WriteBehind {
       end += next.bytes.length
       bytes += next.bytes.length
     }
-    return batch
+    return {batch, bytes}
   }
 
   #written(bytes: number): void {

@@ -32,7 +32,7 @@ interface OpenBlock {
   end: number
 }
 
-/** Caller bytes at least this long go to the file unstaged (a sink takes whole blocks of them: it writes in the background, and a copy costs more than a call). */
+/** Caller bytes at least this long go to the file unstaged; to a sink, a block's worth does (see WriteOptions.sink). */
 const DIRECT_BYTES = IO_CHUNK / 4
 
 /** Takes data file writes instead of the file's own pwrite: they may finish later (WriteBehind). */
@@ -44,8 +44,9 @@ export interface WriteOptions {
   /** Copy-on-write for every mapped block, unshared ones too, so rolling back also restores their bytes. */
   copyAlways?: boolean
   /**
-   * Where the data bytes go. It gets the caller's own bytes for long runs, so the caller
-   * keeps them unchanged until the sink is done; staged bytes are handed over as a copy.
+   * Where the data bytes go. It gets the caller's own bytes for runs of a block or more
+   * (a sink writes in the background, so a copy would cost more than the call), so the
+   * caller keeps them unchanged until the sink is done; staged bytes go as a copy.
    * Bytes copied from shared blocks are read directly: a sink never holds writes to
    * those, as this writer only ever writes to blocks it owns.
    */
