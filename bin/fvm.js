@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `fvm --version`, and `fvm serve` as push, pull and fetch start it, answer without
 // loading the command framework: scripts that probe the version stay cheap, and every
-// connection starts sooner. Everything else goes through oclif.
+// connection starts sooner. Everything else goes through oclif. dist/ is a bundle
+// (scripts/bundle.ts).
 const args = process.argv.slice(2)
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   const {readFileSync} = await import('node:fs')
@@ -9,8 +10,5 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   process.stdout.write(`fvm/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
 } else {
   const served = args[0] === 'serve' && (await (await import('../dist/ui/serve-fast.js')).serveFast(args.slice(1)))
-  if (!served) {
-    const {execute} = await import('@oclif/core/execute')
-    await execute({dir: import.meta.url})
-  }
+  if (!served) await (await import('../dist/cli.js')).run()
 }

@@ -5,21 +5,31 @@ import {expect} from 'chai'
 import {spawnSync} from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {fvmBin, tempDir} from '../support/cli.js'
 import {repoRoot} from '../support/tools.js'
 
 const HEAVY = ['@inquirer', 'ora', 'cli-table3', 'execa']
 
+/** The package a source or module path is in; undefined for fvm's own. */
+function packageOf(file: string): string | undefined {
+  const name = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1]
+  return name?.startsWith('@inquirer') ? '@inquirer' : name
+}
+
+/** The libraries ARGS load: those of each module file the process resolves, and, for a file of the bundle, of every source it holds. */
 function loadedPackages(args: string[], dir: string): Set<string> {
   const trace = path.join(dir, 'trace.txt')
   fs.writeFileSync(trace, '')
   const r = spawnSync(process.execPath, ['--import', path.join(repoRoot, 'test/support/trace-imports.mjs'), fvmBin, ...args],
     {encoding: 'utf8', env: {...process.env, FVM_TRACE_IMPORTS: trace}})
   expect(r.error).to.equal(undefined)
-  const names = fs.readFileSync(trace, 'utf8').split('\n')
-    .map((url) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1])
-    .filter((n): n is string => n !== undefined)
-  return new Set(names.map((n) => (n.startsWith('@inquirer') ? '@inquirer' : n)))
+  const bundle = JSON.parse(fs.readFileSync(path.join(repoRoot, 'dist/meta.json'), 'utf8')) as {outputs: Record<string, {inputs: Record<string, unknown>}>}
+  const sources = fs.readFileSync(trace, 'utf8').split('\n').filter((url) => url.startsWith('file:')).flatMap((url) => {
+    const file = path.relative(repoRoot, fileURLToPath(url))
+    return [file, ...Object.keys(bundle.outputs[file]?.inputs ?? {})]
+  })
+  return new Set(sources.map(packageOf).filter((n): n is string => n !== undefined))
 }
 
 describe('start-up cost', () => {
