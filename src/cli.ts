@@ -2,6 +2,7 @@
 // from the same bundle as the commands, so both share one copy of it.
 import {execute} from '@oclif/core/execute'
 
-export async function run(): Promise<void> {
-  await execute({dir: import.meta.url})
+/** Runs the command ARGS name (default: this process's arguments). */
+export async function run(args?: string[]): Promise<void> {
+  await execute({dir: import.meta.url, args})
 }

@@ -1,6 +1,7 @@
 // `fvm serve` as push, pull and fetch start it skips oclif (bin/fvm.js, src/ui/serve-fast.ts):
-// each run here goes both ways, through bin/fvm and through oclif's own execute(), and
-// must give the same exit code, stderr and protocol bytes on stdout.
+// each run here goes both ways, through bin/fvm and through oclif's own execute() (as
+// the built dist/cli.js runs it), and must give the same exit code, stderr and protocol
+// bytes on stdout.
 import {expect} from 'chai'
 import {spawnSync} from 'node:child_process'
 import fs from 'node:fs'
@@ -11,6 +12,7 @@ import {plainServeFlags} from '../../src/ui/serve-fast.js'
 import {fvm, fvmBin, tempDir} from '../support/cli.js'
 import {repoRoot} from '../support/tools.js'
 
+const cliBundle = path.join(repoRoot, 'dist/cli.js')
 const UUID = '00000000-0000-4000-8000-000000000001'
 const hello = encodeJsonFrame(MESSAGE_KIND, {op: 'hello', protocol: 1, instance: {name: 'sender', uuid: UUID}})
 const bye = encodeJsonFrame(MESSAGE_KIND, {op: 'bye'})
@@ -23,7 +25,7 @@ interface Run {
 
 function serve(args: string[], input: Buffer, env: NodeJS.ProcessEnv, viaOclif: boolean): Run {
   const argv = viaOclif
-    ? ['--input-type=module', '-e', `const {execute} = await import('@oclif/core/execute'); await execute({dir: ${JSON.stringify(fvmBin)}, args: ${JSON.stringify(['serve', ...args])}})`]
+    ? ['--input-type=module', '-e', `const {run} = await import(${JSON.stringify(cliBundle)}); await run(${JSON.stringify(['serve', ...args])})`]
     : [fvmBin, 'serve', ...args]
   const childEnv: NodeJS.ProcessEnv = {...process.env, ...env}
   for (const name of ['FVM_HOME', 'SSH_ORIGINAL_COMMAND', 'FVM_DEBUG', 'FVM_FAILPOINT', 'FVM_CONTENT_TYPE']) if (!(name in env)) delete childEnv[name]
