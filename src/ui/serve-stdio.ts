@@ -4,6 +4,7 @@ import {serveRequest} from '../plumbing/replicate/forced-command.js'
 import {serve} from '../plumbing/replicate/serve.js'
 import {failpointFromEnv} from './failpoint.js'
 import {resolveHome} from './home-dir.js'
+import {enlargeStdioPipes} from './pipe-buffers.js'
 
 export interface ServeFlags {
   /** --home, else $FVM_HOME. */
@@ -14,6 +15,7 @@ export interface ServeFlags {
 export async function serveStdio(flags: ServeFlags): Promise<void> {
   const original = process.env.SSH_ORIGINAL_COMMAND
   const settings = original === undefined ? flags : serveRequest(original, flags)
+  enlargeStdioPipes()
   await serve({
     home: resolveHome(settings.home),
     readOnly: settings.readOnly,
