@@ -4,7 +4,7 @@ import {expect} from 'chai'
 import type {CatalogState} from '../../src/plumbing/catalog/model.js'
 import {createBranch, removeBranch} from '../../src/plumbing/catalog/ops-branches.js'
 import {DEFAULT_REFLOG_KEEP, gc, planGc, snapshotUsers} from '../../src/plumbing/catalog/ops-gc.js'
-import {createPushBase, removeRemoteBranch} from '../../src/plumbing/catalog/ops-remote.js'
+import {createPushBase, recordPush, removeRemoteBranch} from '../../src/plumbing/catalog/ops-remote.js'
 import {rollback, rollbackUndo} from '../../src/plumbing/catalog/ops-rollback.js'
 import {createTag, removeTag} from '../../src/plumbing/catalog/ops-tags.js'
 import {createVolume} from '../../src/plumbing/catalog/ops-volumes.js'
@@ -102,14 +102,22 @@ describe('catalog model gc', () => {
     expect(state).to.deep.equal(frozen)
   })
 
-  it('collects superseded push bases and remote heads', () => {
+  it('finds no superseded push base or remote head: each goes as it is superseded', () => {
     let state = rolledBack(0)
+    const trunk = mydata(state).branches.trunk.device
     const first = createPushBase(state, {branch: 'mydata/trunk'}, ctx)
     state = stateOf(first)
-    state = stateOf(createPushBase(state, {branch: 'mydata/trunk'}, ctx))
-    const pushed = gc(state)
-    expect(pushed.plan).to.deep.equal([{op: 'delete', id: first.result.device}])
-    state = stateOf(pushed)
+    // No push recorded the first base: the second supersedes it in the same commit.
+    const second = createPushBase(state, {branch: 'mydata/trunk'}, ctx)
+    expect(second.plan).to.deep.equal([{op: 'create_snap', id: second.result.device, origin: trunk}, {op: 'delete', id: first.result.device}])
+    state = stateOf(recordPush(stateOf(second), {branch: 'mydata/trunk', instance: 'beta', snapshot: second.result.snapshot}))
+    // A base a push recorded stays until the next push to that instance replaces it.
+    const third = createPushBase(state, {branch: 'mydata/trunk'}, ctx)
+    expect(third.plan).to.deep.equal([{op: 'create_snap', id: third.result.device, origin: trunk}])
+    const recorded = recordPush(stateOf(third), {branch: 'mydata/trunk', instance: 'beta', snapshot: third.result.snapshot})
+    expect(recorded.plan).to.deep.equal([{op: 'delete', id: second.result.device}])
+    state = stateOf(recorded)
+    expect(gc(state).plan).to.deep.equal([])
     const volume = {uuid: mydata(state).uuid, name: 'mydata', size: GiB}
     // The second head is a delta on the first (a fast-forward): the first is only its parent then.
     const received = (uuid: string, expected: string | null) =>
@@ -120,10 +128,11 @@ describe('catalog model gc', () => {
       )
     const a = received('aaaaaaaa-0000-4000-8000-000000000001', null)
     state = stateOf(a)
-    state = stateOf(received('aaaaaaaa-0000-4000-8000-000000000002', 'aaaaaaaa-0000-4000-8000-000000000001'))
-    const m = gc(state)
-    expect(m.plan).to.deep.equal([{op: 'delete', id: a.result.device}])
-    state = stateOf(removeRemoteBranch(stateOf(m), {remoteBranch: 'beta/mydata/trunk'}))
+    const b = received('aaaaaaaa-0000-4000-8000-000000000002', 'aaaaaaaa-0000-4000-8000-000000000001')
+    expect(b.plan.at(-1)).to.deep.equal({op: 'delete', id: a.result.device})
+    state = stateOf(b)
+    expect(gc(state).plan).to.deep.equal([])
+    state = stateOf(removeRemoteBranch(state, {remoteBranch: 'beta/mydata/trunk'}))
     expect(gc(state).plan).to.deep.equal([])
   })
 

@@ -57,9 +57,16 @@ function mydata(state: CatalogState) {
   return volume
 }
 
-/** beta's trunk received here: S1 (device 1), then S2 as a delta on it (device 2). */
+/** beta's trunk received here: S1 (device 1), then S2 as a delta on it (device 2), which releases S1's device. */
 function receivedTwo(): CatalogState {
   const state = stateOf(receiveWhole(emptyState(), sent(S1), ctx))
+  return stateOf(receiveWhole(state, delta(S2, S1), ctx))
+}
+
+/** receivedTwo, with S1 kept as the base of the local branch mydata/mine (device 2): S2 is on 3. */
+function receivedTwoKeepingS1(): CatalogState {
+  let state = stateOf(receiveWhole(emptyState(), sent(S1), ctx))
+  state = stateOf(createBranch(state, {branch: 'mydata/mine', from: 'beta/mydata/trunk'}, ctx))
   return stateOf(receiveWhole(state, delta(S2, S1), ctx))
 }
 
@@ -177,7 +184,7 @@ describe('catalog model receiving', () => {
     })
 
     it('is a compare-and-swap on the head the sender saw', () => {
-      const state = receivedTwo()
+      const state = receivedTwoKeepingS1()
       const e = expectFvmError(
         () => beginReceive(state, delta(S3, S1), ctx),
         'conflict',
@@ -196,7 +203,7 @@ describe('catalog model receiving', () => {
 
     it('refuses a non-fast-forward unless forced: the head must be in the line of the parent here', () => {
       // S1 <- S2, the head; S4 of another volume, also from beta.
-      const state = stateOf(receiveWhole(receivedTwo(), sent(S4, {volume: OTHER}), ctx))
+      const state = stateOf(receiveWhole(receivedTwoKeepingS1(), sent(S4, {volume: OTHER}), ctx))
       const withParent = (request: ReceiveRequest, parent: string | null): ReceiveRequest => ({
         ...request,
         snapshot: {...request.snapshot, parent},
@@ -472,15 +479,16 @@ describe('catalog model receiving', () => {
     })
 
     it('with force replaces a head it does not descend from, keeping it in the reflog as displaced', () => {
-      let state = receivedTwo() // S1 on 1 <- S2 on 2, the head
+      let state = receivedTwoKeepingS1() // S1 on 1 (base of mydata/mine on 2) <- S2 on 3, the head
       const m = receiveWhole(state, delta(S3, S1, {expected: S2, force: true}), ctx.tick())
-      expect(m.plan).to.deep.equal([{op: 'create_snap', id: 3, origin: 1}])
+      // The displaced head keeps its device: its reflog entry can restore it.
+      expect(m.plan).to.deep.equal([{op: 'create_snap', id: 4, origin: 1}])
       expect(m.result).to.deep.equal({
         remoteBranch: 'beta/mydata/trunk',
         volume: VOLUME.uuid,
         volumeCreated: false,
         snapshot: S3,
-        device: 3,
+        device: 4,
         replaced: S2,
         forced: true,
       })
@@ -492,24 +500,18 @@ describe('catalog model receiving', () => {
         {action: 'received', time: '2024-01-01T00:00:00.000Z', to: S1, displaced: null},
       ])
       expect(snapshotUsers(state).get(S2)).to.deep.equal(['reflog entry 0 of remote branch "beta/mydata/trunk"'])
-      expect(snapshotUsers(state).has(S1)).to.equal(false)
-      // gc keeps the displaced head's device while its entry is kept; S1, superseded, goes.
-      const kept = gc(state)
-      expect(kept.plan).to.deep.equal([{op: 'delete', id: 1}])
-      expect(kept.result.expired).to.deep.equal([])
-      state = stateOf(kept)
-      expect(state.snapshots[S2].device).to.equal(2)
-      // Two more fast-forwards: the forced entry falls beyond a retention of 2 and its device goes.
-      state = stateOf(receiveWhole(state, delta(S4, S3), ctx))
-      expect(gc(state, {reflogKeep: 2}).plan).to.deep.equal([{op: 'delete', id: 3}])
+      expect(snapshotUsers(state).get(S1)).to.deep.equal(['base of branch "mydata/mine"'])
+      expect(gc(state).plan).to.deep.equal([])
+      // A fast-forward releases the head it supersedes (S3) at once; the displaced S2 stays while its entry is kept.
       const S5 = 'bbbbbbbb-0000-4000-8000-000000000005'
+      const forward = receiveWhole(state, delta(S4, S3), ctx)
+      expect(forward.plan).to.deep.equal([{op: 'create_snap', id: 5, origin: 4}, {op: 'delete', id: 4}])
+      state = stateOf(forward)
+      expect(gc(state, {reflogKeep: 2}).plan).to.deep.equal([])
       state = stateOf(receiveWhole(state, delta(S5, S4), ctx))
+      // The forced entry falls beyond a retention of 2: the head it displaced goes.
       const expired = gc(state, {reflogKeep: 2})
-      expect(expired.plan).to.deep.equal([
-        {op: 'delete', id: 2},
-        {op: 'delete', id: 3},
-        {op: 'delete', id: 4},
-      ])
+      expect(expired.plan).to.deep.equal([{op: 'delete', id: 3}])
       expect(expired.result.expired).to.deep.equal([{branch: 'beta/mydata/trunk', entries: 3}])
       expect(planGc(state, {reflogKeep: 2})).to.deep.equal(expired.result)
       state = stateOf(expired)
@@ -529,7 +531,8 @@ describe('catalog model receiving', () => {
       const unforced = receiveWhole(state, sent(S3, {snapshot: {uuid: S3, parent: S2, created: CREATED}, expected: S2}), ctx)
       expect(unforced.result).to.deep.include({replaced: S2, forced: false})
       const full = receiveWhole(state, sent(S3, {snapshot: {uuid: S3, parent: S2, created: CREATED}, expected: S2, force: true}), ctx)
-      expect(full.plan).to.deep.equal([{op: 'create_thin', id: 3}])
+      // The head it supersedes (S2) is released in the same commit.
+      expect(full.plan).to.deep.equal([{op: 'create_thin', id: 3}, {op: 'delete', id: 2}])
       expect(full.result).to.deep.include({replaced: S2, forced: false})
       expect(stateOf(full).snapshots[S3].parent).to.equal(S2)
       expect(mydata(stateOf(full)).remoteReflogs.beta.trunk[0]).to.deep.include({action: 'received', displaced: null})
@@ -537,11 +540,11 @@ describe('catalog model receiving', () => {
     })
 
     it('finishes after a resume with what the last beginning said', () => {
-      let state = receivedTwo()
+      let state = receivedTwoKeepingS1()
       state = stateOf(beginReceive(state, delta(S3, S1, {expected: S2, force: true}), ctx))
       state = stateOf(checkpointReceive(state, {snapshot: S3, received: 1024}))
       state = stateOf(beginReceive(state, delta(S3, S1, {expected: S2, force: true}), ctx))
-      expect(finishReceive(state, {snapshot: S3}, ctx).result).to.deep.include({forced: true, device: 3})
+      expect(finishReceive(state, {snapshot: S3}, ctx).result).to.deep.include({forced: true, device: 4})
     })
   })
 
@@ -563,7 +566,7 @@ describe('catalog model receiving', () => {
 
   describe('what drops staged streams', () => {
     it('gc abandons every staged stream, deleting its device', () => {
-      let state = receivedTwo() // S1 on 1, S2 on 2
+      let state = receivedTwo() // S2 on 2 (S1 released)
       state = stateOf(beginReceive(state, delta(S3, S2), ctx)) // 3
       state = stateOf(checkpointReceive(state, {snapshot: S3, received: 1024}))
       state = stateOf(beginReceive(state, sent(S4, {volume: OTHER}), ctx)) // 4
@@ -572,9 +575,8 @@ describe('catalog model receiving', () => {
         {snapshot: S3, from: 'beta/mydata/trunk', device: 3, received: 1024},
         {snapshot: S4, from: 'beta/other/trunk', device: 4, received: 0},
       ])
-      expect(m.result.collected.map((c) => c.device)).to.deep.equal([1])
+      expect(m.result.collected).to.deep.equal([])
       expect(m.plan).to.deep.equal([
-        {op: 'delete', id: 1},
         {op: 'delete', id: 3},
         {op: 'delete', id: 4},
       ])
@@ -586,42 +588,38 @@ describe('catalog model receiving', () => {
     })
 
     it('removeVolume drops the streams staged into that volume only', () => {
-      let state = receivedTwo() // S1 on 1, S2 on 2
+      let state = receivedTwo() // S2 on 2 (S1 released)
       state = stateOf(beginReceive(state, delta(S3, S2), ctx)) // 3
       state = stateOf(beginReceive(state, sent(S4, {volume: OTHER}), ctx)) // 4
       const m = removeVolume(state, {name: 'mydata'})
       expect(m.plan).to.deep.equal([
-        {op: 'delete', id: 1},
         {op: 'delete', id: 2},
         {op: 'delete', id: 3},
       ])
-      expect(m.result.deleted).to.deep.equal([1, 2, 3])
+      expect(m.result.deleted).to.deep.equal([2, 3])
       expect(stateOf(m).receiving).to.have.keys([S4])
     })
 
     it('removeRemoteBranch drops its reflog and releases the heads it displaced', () => {
-      let state = receivedTwo() // S1 on 1 <- S2 on 2
-      state = stateOf(receiveWhole(state, delta(S3, S1, {expected: S2, force: true}), ctx)) // S3 on 3, displaces S2
-      state = stateOf(receiveWhole(state, delta(S4, S3), ctx)) // S4 on 4
-      state = stateOf(receiveWhole(state, sent(S1.replace('bbbbbbbb', 'eeeeeeee'), {branch: 'dev'}), ctx)) // dev on 5
+      let state = receivedTwoKeepingS1() // S1 on 1 (base of mydata/mine on 2) <- S2 on 3
+      state = stateOf(receiveWhole(state, delta(S3, S1, {expected: S2, force: true}), ctx)) // S3 on 4, displaces S2
+      state = stateOf(receiveWhole(state, delta(S4, S3), ctx)) // S4 on 5, releases S3
+      state = stateOf(receiveWhole(state, sent(S1.replace('bbbbbbbb', 'eeeeeeee'), {branch: 'dev'}), ctx)) // dev on 6
       const m = removeRemoteBranch(state, {remoteBranch: 'beta/mydata/trunk'})
       expect(m.plan).to.deep.equal([
-        {op: 'delete', id: 2},
-        {op: 'delete', id: 4},
+        {op: 'delete', id: 3},
+        {op: 'delete', id: 5},
       ])
-      expect(m.result.deleted).to.deep.equal([2, 4])
+      expect(m.result.deleted).to.deep.equal([3, 5])
       const after = stateOf(m)
       expect(mydata(after).remoteBranches).to.deep.equal({beta: {dev: S1.replace('bbbbbbbb', 'eeeeeeee')}})
       expect(Object.keys(mydata(after).remoteReflogs.beta)).to.deep.equal(['dev'])
-      // What no reflog keeps now (S1, S3: superseded) goes at the next gc.
-      expect(gc(after).plan).to.deep.equal([
-        {op: 'delete', id: 1},
-        {op: 'delete', id: 3},
-      ])
+      // Nothing is left for gc: S3 went when S4 came, and mydata/mine keeps S1.
+      expect(gc(after).plan).to.deep.equal([])
       // The head keeps its device while a local branch stands on it; the displaced head goes.
       const branched = stateOf(createBranch(state, {branch: 'mydata/trunk', from: 'beta/mydata/trunk'}, ctx))
       expect(mydata(branched).branches.trunk.base).to.equal(S4)
-      expect(removeRemoteBranch(branched, {remoteBranch: 'beta/mydata/trunk'}).plan).to.deep.equal([{op: 'delete', id: 2}])
+      expect(removeRemoteBranch(branched, {remoteBranch: 'beta/mydata/trunk'}).plan).to.deep.equal([{op: 'delete', id: 3}])
       const last = removeRemoteBranch(stateOf(removeRemoteBranch(state, {remoteBranch: 'beta/mydata/dev'})), {remoteBranch: 'beta/mydata/trunk'})
       expect(mydata(stateOf(last)).remoteReflogs).to.deep.equal({})
       expect(mydata(stateOf(last)).remoteBranches).to.deep.equal({})

@@ -117,10 +117,12 @@ describe('catalog model replication', () => {
       // Each delta is on the current head: a fast-forward.
       let state = received()
       const m = receiveWhole(state, sent(S2, {snapshot: {uuid: S2, parent: S1, created: ctx.now}, base: S1, expected: S1}), ctx)
-      expect(m.plan).to.deep.equal([{op: 'create_snap', id: 2, origin: 1}])
+      // The head it supersedes goes in the same commit: nothing else needs S1's device.
+      expect(m.plan).to.deep.equal([{op: 'create_snap', id: 2, origin: 1}, {op: 'delete', id: 1}])
       expect(m.result.volumeCreated).to.equal(false)
       state = stateOf(m)
       expect(state.snapshots[S2].parent).to.equal(S1)
+      expect(state.snapshots[S1].device).to.equal(null)
       expect(mydata(state).remoteBranches.beta.trunk).to.equal(S2)
       const stranger = 'cccccccc-0000-4000-8000-000000000000'
       const unknownParent = receiveWhole(

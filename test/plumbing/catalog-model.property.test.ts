@@ -8,7 +8,7 @@ import fc from 'fast-check'
 import {FvmError} from '../../src/errors.js'
 import {type CatalogState, MAX_DEVICE_ID, catalogProblems, deviceHolders, entry} from '../../src/plumbing/catalog/model.js'
 import {createBranch, removeBranch, renameBranch} from '../../src/plumbing/catalog/ops-branches.js'
-import {gc} from '../../src/plumbing/catalog/ops-gc.js'
+import {gc, snapshotUsers} from '../../src/plumbing/catalog/ops-gc.js'
 import {createPushBase, recordPush, removeRemoteBranch} from '../../src/plumbing/catalog/ops-remote.js'
 import {
   type FinishReceiveResult,
@@ -167,6 +167,7 @@ const RECEIVE_EVENTS = [
   'stream dropped by gc',
   'stream dropped by removeVolume',
   'restaged branch',
+  'replaced head released',
 ]
 
 function count(event: string): void {
@@ -452,10 +453,14 @@ class Simulation {
         const model = expectReceive(this.state, request)
         // The executor writes the rest of the stream, then publishes it.
         this.devices.set(staged.device, this.newContent())
+        const head = model.head === null ? null : this.state.snapshots[model.head].device
         this.apply(
           () => finishReceive(this.state, {snapshot}, this.ctx),
           (m) => {
-            expect(m.plan).to.deep.equal([])
+            // The head it replaces goes at once unless something still needs it (a forced push's reflog, a tag...).
+            const released = head !== null && !snapshotUsers(m.state).has(model.head as string)
+            expect(m.plan).to.deep.equal(released ? [{op: 'delete', id: head}] : [])
+            if (released) count('replaced head released')
             expect(m.result.device).to.equal(staged.device)
             this.checkFinished(m, request, model)
           },

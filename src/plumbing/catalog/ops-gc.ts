@@ -42,8 +42,11 @@ export function snapshotUsers(state: CatalogState): Map<string, string[]> {
 }
 
 /**
- * Deletes the devices of those `candidates` (snapshots a removal just let go of) that
- * nothing needs any more; their records stay for the lineage until gc.
+ * Deletes the devices of those `candidates` (snapshots an operation just let go of: a
+ * removal, or a newer head, base or push that supersedes them) that nothing needs any
+ * more; their records stay for the lineage until gc. Done at once, not left to gc: each
+ * kept device holds its copies of the btree leaves written since, and a pool pushed to
+ * often would fill its metadata.
  */
 export function releaseSnapshots(draft: CatalogState, candidates: Iterable<string | null>): DmOp[] {
   const users = snapshotUsers(draft)

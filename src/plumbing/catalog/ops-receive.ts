@@ -7,6 +7,7 @@ import {FvmError} from '../../errors.js'
 import {checkName} from '../names.js'
 import {type CatalogState, type Receiving, type Snapshot, type Volume, deleteEntry, entry, isUuid, setEntry} from './model.js'
 import {type DmOp, type Mutation, type OpContext, SECTOR, checkQuota, checkSize, draftOf, takeDeviceIds} from './ops-shared.js'
+import {releaseSnapshots} from './ops-gc.js'
 
 export interface ReceiveRequest {
   /** The sending instance's name. */
@@ -138,7 +139,8 @@ export interface FinishReceiveResult {
  * Publishes a completely received stream: the staged device becomes the snapshot's, the
  * snapshot the remote branch's head, if the head is still the one the sender saw. The
  * parent link keeps the sender's lineage where it is known here, else falls back to the
- * delta base, an ancestor that is.
+ * delta base, an ancestor that is. The head it replaces keeps its device only while
+ * something needs it (a forced push's reflog entry, a tag, a branch's base).
  */
 export function finishReceive(state: CatalogState, request: {snapshot: string}, context: OpContext): Mutation<FinishReceiveResult> {
   const draft = draftOf(state)
@@ -170,7 +172,7 @@ export function finishReceive(state: CatalogState, request: {snapshot: string}, 
   setEntry(logs, branch, reflog)
   setEntry(volume.remoteReflogs, instance, logs)
   const result = {remoteBranch: `${instance}/${volume.name}/${branch}`, volume: volume.uuid, volumeCreated: !existing, snapshot: snapshot.uuid, device: staged.device, replaced, forced}
-  return {state: draft, plan: [], result}
+  return {state: draft, plan: releaseSnapshots(draft, [replaced]), result}
 }
 
 /** Drops a staged stream and its device: a refused stream leaves nothing behind. */

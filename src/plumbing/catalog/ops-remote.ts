@@ -24,16 +24,17 @@ export interface PushBaseResult {
   device: number
 }
 
-/** A read-only snapshot of the branch to send from; it becomes the branch's base (the next push's delta base). */
+/** A read-only snapshot of the branch to send from; it becomes the branch's base (the next push's delta base), and the base it replaces goes unless a push or a name still needs it. */
 export function createPushBase(state: CatalogState, request: {branch: string}, context: OpContext): Mutation<PushBaseResult> {
   const draft = draftOf(state)
   const {volume, branch} = findBranch(draft, parseIn(draft, request.branch, ['branch']))
   const [device] = takeDeviceIds(draft, 1)
-  const snapshot = addSnapshot(draft, context, {volume, parent: branch.base, device, origin: {kind: 'push-base', branch: branch.name}})
+  const previous = branch.base
+  const snapshot = addSnapshot(draft, context, {volume, parent: previous, device, origin: {kind: 'push-base', branch: branch.name}})
   branch.base = snapshot.uuid
   return {
     state: draft,
-    plan: [{op: 'create_snap', id: device, origin: branch.device}],
+    plan: [{op: 'create_snap', id: device, origin: branch.device}, ...releaseSnapshots(draft, [previous])],
     result: {branch: `${volume.name}/${branch.name}`, snapshot: snapshot.uuid, device},
   }
 }
@@ -46,7 +47,7 @@ export interface RecordPushRequest {
   snapshot: string
 }
 
-/** Remembers that `instance` holds `snapshot` of the branch, keeping it as the next push's delta base. */
+/** Remembers that `instance` holds `snapshot` of the branch, keeping it as the next push's delta base instead of what it held before. */
 export function recordPush(state: CatalogState, request: RecordPushRequest): Mutation<RecordPushRequest> {
   const instance = checkName('instance', request.instance)
   if (instance === state.instance.name) throw new FvmError('usage', `cannot record a push to instance "${instance}": that is this instance`)
@@ -56,8 +57,9 @@ export function recordPush(state: CatalogState, request: RecordPushRequest): Mut
   if (!snapshot || snapshot.volume !== volume.uuid || snapshot.device === null) {
     throw new FvmError('notFound', `snapshot ${request.snapshot} of volume "${volume.name}" does not exist or has no device`)
   }
+  const previous = entry(branch.pushed, instance) ?? null
   setEntry(branch.pushed, instance, snapshot.uuid)
-  return {state: draft, plan: [], result: {branch: `${volume.name}/${branch.name}`, instance, snapshot: snapshot.uuid}}
+  return {state: draft, plan: releaseSnapshots(draft, [previous]), result: {branch: `${volume.name}/${branch.name}`, instance, snapshot: snapshot.uuid}}
 }
 
 export interface RemoveRemoteBranchResult {
@@ -105,5 +107,6 @@ export function fastForwardBranch(state: CatalogState, request: {branch: string;
   branch.device = device
   branch.base = to.uuid
   branch.reflog.unshift({action: 'fast-forward', time: context.now, to: to.uuid, displaced: null})
+  plan.push(...releaseSnapshots(draft, [from]))
   return {state: draft, plan, result: {branch: `${volume.name}/${branch.name}`, from, to: to.uuid, device}}
 }
