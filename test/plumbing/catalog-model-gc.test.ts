@@ -102,15 +102,17 @@ describe('catalog model gc', () => {
     expect(state).to.deep.equal(frozen)
   })
 
-  it('finds no superseded push base or remote head: each goes as it is superseded', () => {
+  it('finds no pushed-over base or superseded remote head: each goes as it is superseded', () => {
     let state = rolledBack(0)
     const trunk = mydata(state).branches.trunk.device
     const first = createPushBase(state, {branch: 'mydata/trunk'}, ctx)
     state = stateOf(first)
-    // No push recorded the first base: the second supersedes it in the same commit.
+    // A base no push recorded (an interrupted push may resume from it) stays until gc.
     const second = createPushBase(state, {branch: 'mydata/trunk'}, ctx)
-    expect(second.plan).to.deep.equal([{op: 'create_snap', id: second.result.device, origin: trunk}, {op: 'delete', id: first.result.device}])
-    state = stateOf(recordPush(stateOf(second), {branch: 'mydata/trunk', instance: 'beta', snapshot: second.result.snapshot}))
+    expect(second.plan).to.deep.equal([{op: 'create_snap', id: second.result.device, origin: trunk}])
+    const collected = gc(stateOf(second))
+    expect(collected.plan).to.deep.equal([{op: 'delete', id: first.result.device}])
+    state = stateOf(recordPush(stateOf(collected), {branch: 'mydata/trunk', instance: 'beta', snapshot: second.result.snapshot}))
     // A base a push recorded stays until the next push to that instance replaces it.
     const third = createPushBase(state, {branch: 'mydata/trunk'}, ctx)
     expect(third.plan).to.deep.equal([{op: 'create_snap', id: third.result.device, origin: trunk}])

@@ -24,17 +24,20 @@ export interface PushBaseResult {
   device: number
 }
 
-/** A read-only snapshot of the branch to send from; it becomes the branch's base (the next push's delta base), and the base it replaces goes unless a push or a name still needs it. */
+/**
+ * A read-only snapshot of the branch to send from; it becomes the branch's base (the
+ * next push's delta base). The base it replaces keeps its device: an interrupted push
+ * to another instance may still resume from it. recordPush lets it go once pushed over.
+ */
 export function createPushBase(state: CatalogState, request: {branch: string}, context: OpContext): Mutation<PushBaseResult> {
   const draft = draftOf(state)
   const {volume, branch} = findBranch(draft, parseIn(draft, request.branch, ['branch']))
   const [device] = takeDeviceIds(draft, 1)
-  const previous = branch.base
-  const snapshot = addSnapshot(draft, context, {volume, parent: previous, device, origin: {kind: 'push-base', branch: branch.name}})
+  const snapshot = addSnapshot(draft, context, {volume, parent: branch.base, device, origin: {kind: 'push-base', branch: branch.name}})
   branch.base = snapshot.uuid
   return {
     state: draft,
-    plan: [{op: 'create_snap', id: device, origin: branch.device}, ...releaseSnapshots(draft, [previous])],
+    plan: [{op: 'create_snap', id: device, origin: branch.device}],
     result: {branch: `${volume.name}/${branch.name}`, snapshot: snapshot.uuid, device},
   }
 }
