@@ -12,7 +12,7 @@ import type {InstanceContext, OpenInstance} from '../instance-open.js'
 import {checkName} from '../names.js'
 import {STREAM_FORMAT, type StreamHeader} from '../stream/format.js'
 import {commitOperation} from '../transaction.js'
-import {type ExtentSource, countExtents, sendStream} from './send.js'
+import {type Extent, type ExtentSource, planExtents, sendStream} from './send.js'
 import {type Message, type Session, field} from './session.js'
 
 /** How far back a lineage is told to the other side: deep enough for any real history. */
@@ -130,7 +130,8 @@ export function branchToSend(instance: OpenInstance, request: Message, ctx: Inst
 
 export interface StreamPlan {
   header: StreamHeader
-  source: ExtentSource
+  /** What the stream carries after the header, in order. */
+  extents: Iterable<Extent>
 }
 
 /** The header and extent source of a stream of `snapshot` against `base` from byte `resumeFrom`. */
@@ -147,6 +148,7 @@ export function planStream(
     throw new FvmError('corrupt', `cannot resume at byte ${o.resumeFrom} of volume "${volume.name}"`)
   }
   const source: ExtentSource = {pool: instance.pool, base: base?.device ?? null, target: target.device, size: volume.size, resumeFrom: o.resumeFrom}
+  const planned = planExtents(source)
   const header: StreamHeader = {
     format: STREAM_FORMAT,
     instance: instance.config.name,
@@ -156,9 +158,9 @@ export function planStream(
     base: o.base,
     target: {uuid: target.uuid, parent: target.parent, created: target.created},
     resumeFrom: o.resumeFrom,
-    ...countExtents(source),
+    ...planned.counts,
   }
-  return {header, source}
+  return {header, extents: planned.extents()}
 }
 
 /** Streams what a puller asked for: a snapshot of one of our branches against a base it has. */
@@ -168,7 +170,7 @@ export async function sendRequested(session: Session, instance: OpenInstance, re
   if (!snapshot || snapshot.device === null) throw new FvmError('notFound', `snapshot ${String(request.snapshot)} is not here any more`)
   const branch = checkName('branch', field(request, 'branch', 'string'))
   const plan = planStream(instance, {snapshot, base: uuidField(request, 'base', {nullable: true}), branch, resumeFrom: field(request, 'resumeFrom', 'number')})
-  await sendStream(session, plan.header, plan.source, undefined, ctx.failpoint)
+  await sendStream(session, plan.header, instance.pool, plan.extents, undefined, ctx.failpoint)
 }
 
 /** After a pull: the puller holds `snapshot` of the branch, the delta base of its next pull. */

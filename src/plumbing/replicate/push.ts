@@ -11,7 +11,7 @@ import {setRemoteInstance} from '../remotes.js'
 import type {ConnectOptions} from '../transport/connect.js'
 import {type Peer, withConnection, withPeer} from './client.js'
 import {commonBase, lineageOf, planStream, sendableSnapshot, unchangedSinceBase} from './negotiate.js'
-import {type SendProgress, countExtents, sendStream} from './send.js'
+import {type SendProgress, planExtents, sendStream} from './send.js'
 import {type Message, field} from './session.js'
 import {commitOperation} from '../transaction.js'
 
@@ -201,7 +201,7 @@ async function sendSnapshot(instance: OpenInstance, peer: Peer, r: SendRequest, 
   const plan = planStream(instance, {snapshot: r.target, base: r.base, branch: r.branch.name, resumeFrom})
   const progress = o.progress?.(`${r.volume.name}/${r.branch.name}`, plan.header.dataBytes)
   try {
-    await sendStream(session, plan.header, plan.source, progress, o.failpoint)
+    await sendStream(session, plan.header, instance.pool, plan.extents, progress, o.failpoint)
   } catch (error) {
     // The receiver stopped reading: its reason is the error to report.
     await session.receive(['received'], 'sending').catch((remote: unknown) => {
@@ -233,6 +233,6 @@ function dryRun(
   const resumeFrom = resumable?.received ?? 0
   const target = resumable?.snapshot.device ?? branch.device
   const baseDevice = base === null ? null : materialised(state, base).device
-  const {dataBytes} = countExtents({pool: instance.pool, base: baseDevice, target, size: volume.size, resumeFrom})
+  const {dataBytes} = planExtents({pool: instance.pool, base: baseDevice, target, size: volume.size, resumeFrom}).counts
   return {action, snapshot: targetUuid, base, resumedFrom: resumeFrom, dataBytes}
 }

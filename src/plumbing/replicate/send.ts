@@ -74,15 +74,27 @@ export function* extentsToSend(o: ExtentSource): Generator<Extent, void, undefin
   }
 }
 
-/** Counts what the extents hold, for the header and for --dry-run; reads mappings only. */
-export function countExtents(o: ExtentSource): StreamCounts {
+/** Extents the counting walk keeps for the stream, which then need not walk the delta again; more are walked again (bounded memory). */
+const KEPT_EXTENTS = 65536
+
+export interface PlannedExtents {
+  /** What the extents hold, for the header and for --dry-run. */
+  counts: StreamCounts
+  /** The extents, in order: the ones kept, or a new walk. */
+  extents(): Iterable<Extent>
+}
+
+/** Walks the extents once (mappings only, no data) to count them, keeping them when there are at most `keep`. */
+export function planExtents(o: ExtentSource, keep = KEPT_EXTENTS): PlannedExtents {
   const counts: StreamCounts = {extents: 0, dataBytes: 0, zeroBytes: 0}
+  let kept: Extent[] | undefined = []
   for (const e of extentsToSend(o)) {
     counts.extents++
     if (e.kind === 'data') counts.dataBytes += e.length
     else counts.zeroBytes += e.length
+    if (kept && kept.push(e) > keep) kept = undefined
   }
-  return counts
+  return {counts, extents: () => kept ?? extentsToSend(o)}
 }
 
 /** Told the data bytes sent so far. */
@@ -94,7 +106,8 @@ export interface SendProgress {
 export async function sendStream(
   session: Session,
   header: StreamHeader,
-  o: ExtentSource,
+  pool: ThinPool,
+  extents: Iterable<Extent>,
   progress?: SendProgress,
   failpoint?: (name: string) => void,
 ): Promise<void> {
@@ -102,7 +115,7 @@ export async function sendStream(
   const buffers = new BufferPool(SEND_BUFFERS, MAX_DATA)
   await session.write(encoder.header())
   let sent = 0
-  for (const e of extentsToSend(o)) {
+  for (const e of extents) {
     if (e.kind === 'zero') {
       await session.write(encoder.zero(e.offset, e.length))
       continue
@@ -110,7 +123,7 @@ export async function sendStream(
     failpoint?.('send.extent')
     // Back to the pool once the pipe has taken it: until then it waits in the pipe's queue.
     const data = (await buffers.take(e.length)).subarray(0, e.length)
-    await readDataAsync(o.pool.dataFile, data, e.dataOffset)
+    await readDataAsync(pool.dataFile, data, e.dataOffset)
     await session.write(encoder.data(e.offset, data), () => buffers.release(data))
     sent += e.length
     progress?.update(sent)
