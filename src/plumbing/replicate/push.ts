@@ -78,11 +78,30 @@ export async function push(o: PushOptions): Promise<PushResult> {
       if (as !== undefined && new Set(branches.map((b) => b.split('/')[0])).size > 1) {
         throw new FvmError('usage', `--as names one volume, but ${o.refs.join(', ') || 'everything'} is more than one`)
       }
-      return withPeer(instance, dialled, async (peer) => {
-        const pushed: PushedBranch[] = []
-        for (const branch of branches) pushed.push(await pushBranch(instance, peer, branch, o, as))
-        return {remote: peer.remote ?? o.remote, instance: peer.name, dryRun: o.dryRun, branches: pushed, bytesSent: peer.session.bytesSent, peer: peer.remote}
-      })
+      // What each push delivered is recorded while the other side exits, or after a later branch failed.
+      const records: Array<() => void> = []
+      const recordAll = (): void => {
+        for (const record of records.splice(0)) record()
+      }
+      try {
+        return await withPeer(
+          instance,
+          dialled,
+          async (peer) => {
+            const pushed: PushedBranch[] = []
+            for (const branch of branches) pushed.push(await pushBranch(instance, peer, branch, o, as, records))
+            return {remote: peer.remote ?? o.remote, instance: peer.name, dryRun: o.dryRun, branches: pushed, bytesSent: peer.session.bytesSent, peer: peer.remote}
+          },
+          recordAll,
+        )
+      } catch (error) {
+        try {
+          recordAll()
+        } catch {
+          // The failure that stopped the push is the error to report.
+        }
+        throw error
+      }
     }),
   )
   const {peer, ...pushResult} = result
@@ -110,7 +129,8 @@ async function askRemote(peer: Peer, instanceName: string, volume: Volume, branc
   return {head: field(answer, 'head', 'string', {nullable: true}), have: new Set(have as string[]), receiving}
 }
 
-async function pushBranch(instance: OpenInstance, peer: Peer, ref: string, o: PushOptions, as: string | undefined): Promise<PushedBranch> {
+/** Pushes one branch; what it delivered goes into `records`, to be committed once the connection is done with. */
+async function pushBranch(instance: OpenInstance, peer: Peer, ref: string, o: PushOptions, as: string | undefined, records: Array<() => void>): Promise<PushedBranch> {
   const me = instance.config.name
   const state = instance.catalog.committed().value
   const {volume, branch} = findBranch(state, parseIn(state, ref, ['branch']))
@@ -135,12 +155,15 @@ async function pushBranch(instance: OpenInstance, peer: Peer, ref: string, o: Pu
   }
   const base = resumable?.base ?? deltaBase(instance, line, view, fastForward)
   const sent = await sendSnapshot(instance, peer, {volume, branch, target, base, expected: view.head, force: o.force, as, resumeFrom: resumable?.received ?? 0}, o)
-  commitOperation(instance, (s) => recordPush(s, {branch: ref, instance: peer.name, snapshot: target.uuid}), o)
+  const record = (): void => void commitOperation(instance, (s) => recordPush(s, {branch: ref, instance: peer.name, snapshot: target.uuid}), o)
+  // The rest of a resumed push needs the record now: it keeps the delta base's device.
+  if (resumable) record()
+  else records.push(record)
   const action: PushAction = view.head === null ? 'new' : fastForward ? 'fast-forward' : 'forced'
   const done = outcome({action, snapshot: target.uuid, base, resumedFrom: sent.resumedFrom, dataBytes: sent.dataBytes})
   // A resumed stream carried the branch as it was then: send what changed since, too.
   if (resumable && sendableSnapshot(instance, ref, o).uuid !== target.uuid) {
-    const rest = await pushBranch(instance, peer, ref, o, as)
+    const rest = await pushBranch(instance, peer, ref, o, as, records)
     return {...rest, resumedFrom: done.resumedFrom, dataBytes: done.dataBytes + rest.dataBytes, bytesSent: peer.session.bytesSent - sentBefore}
   }
   return done
