@@ -1,7 +1,9 @@
 // push, fetch and pull between instances on this machine (the local transport: the
 // other side is an `fvm serve` child), through the built bin/fvm.
 import {expect} from 'chai'
-import {snapshotTree} from '../support/cli.js'
+import path from 'node:path'
+import {withInstance} from '../../src/plumbing/instance-open.js'
+import {fvm, snapshotTree} from '../support/cli.js'
 import {json, ok, run} from './porcelain-support.js'
 import {contentHash, fill, useInstances} from './replicate-support.js'
 
@@ -138,5 +140,25 @@ describe('push, fetch and pull (local)', function () {
     expect(self.error.message).to.match(/lock|this instance/)
     const missing = json(alpha, ['push', `${t.dir}/nowhere`], 3)
     expect(missing.error.message).to.match(/no fvm instance/)
+  })
+
+  it('records the branches it delivered when a later one fails', () => {
+    const alpha = t.home('alpha')
+    for (const [volume, data] of [['a', 8 * MiB], ['b', 96 * MiB]] as const) {
+      ok(alpha, 'volume', 'create', volume, '--size', '128MiB')
+      fill(alpha, `${volume}/trunk`, 0, data)
+    }
+    // Room for a, not for b: b's stream fails part-way, after a was published there.
+    const beta = path.join(t.dir, 'small')
+    expect(fvm(['init', '--home', beta, '--size', '64MiB', '--name', 'small']).status).to.equal(0)
+    const failed = json(alpha, ['push', beta], 6)
+    expect(failed.error.message).to.match(/space/)
+    expect(contentHash(beta, 'alpha/a/trunk')).to.equal(contentHash(alpha, 'a/trunk'))
+    const pushed = withInstance({home: alpha}, ({catalog}) => {
+      const volumes = Object.values(catalog.committed().value.volumes)
+      return Object.fromEntries(volumes.map((v) => [v.name, v.branches.trunk.pushed]))
+    })
+    expect(Object.keys(pushed.a)).to.deep.equal(['small'])
+    expect(pushed.b).to.deep.equal({})
   })
 })

@@ -134,7 +134,7 @@ export interface StreamPlan {
   extents: Iterable<Extent>
 }
 
-/** The header and extent source of a stream of `snapshot` against `base` from byte `resumeFrom`. */
+/** The header and extents of a stream of `snapshot` against `base` from byte `resumeFrom`. */
 export function planStream(
   instance: OpenInstance,
   o: {snapshot: Snapshot; base: string | null; branch: string; resumeFrom: number},
