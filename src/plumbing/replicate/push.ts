@@ -256,6 +256,7 @@ function dryRun(
   const resumeFrom = resumable?.received ?? 0
   const target = resumable?.snapshot.device ?? branch.device
   const baseDevice = base === null ? null : materialised(state, base).device
-  const {dataBytes} = planExtents({pool: instance.pool, base: baseDevice, target, size: volume.size, resumeFrom}).counts
+  // Counts only: nothing will be sent, so no extent is kept.
+  const {dataBytes} = planExtents({pool: instance.pool, base: baseDevice, target, size: volume.size, resumeFrom}, 0).counts
   return {action, snapshot: targetUuid, base, resumedFrom: resumeFrom, dataBytes}
 }
