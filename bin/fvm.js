@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `fvm --version`, and `fvm serve` as push, pull and fetch start it, answer without
 // loading the command framework: scripts that probe the version stay cheap, and every
-// connection starts sooner. Everything else goes through oclif. dist/ is a bundle
-// (scripts/bundle.ts).
+// connection starts sooner. push, pull and fetch start their connection before it loads.
+// Everything else goes through oclif. dist/ is a bundle (scripts/bundle.ts).
 const args = process.argv.slice(2)
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   const {readFileSync} = await import('node:fs')
@@ -10,5 +10,12 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   process.stdout.write(`fvm/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
 } else {
   const served = args[0] === 'serve' && (await (await import('../dist/ui/serve-fast.js')).serveFast(args.slice(1)))
-  if (!served) await (await import('../dist/cli.js')).run()
+  // The commands that reach another instance start ssh before oclif loads (src/ui/early-dial.ts).
+  const early = ['push', 'pull', 'fetch'].includes(args[0]) ? await import('../dist/ui/early-dial.js') : undefined
+  early?.dialEarly(args)
+  try {
+    if (!served) await (await import('../dist/cli.js')).run()
+  } finally {
+    early?.dropEarlyConnection()
+  }
 }

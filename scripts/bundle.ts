@@ -37,7 +37,7 @@ const common = {
 fs.rmSync(path.join(root, 'dist'), {recursive: true, force: true})
 const cli = await build({
   ...common,
-  entryPoints: ['src/cli.ts', 'src/ui/not-found-hook.ts', 'src/ui/completion-hook.ts', ...sourcesUnder('src/commands')].sort(),
+  entryPoints: ['src/cli.ts', 'src/ui/early-dial.ts', 'src/ui/not-found-hook.ts', 'src/ui/completion-hook.ts', ...sourcesUnder('src/commands')].sort(),
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
 })

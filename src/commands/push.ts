@@ -5,7 +5,9 @@ import {type PushResult, push} from '../plumbing/replicate/push.js'
 import {FvmCommand} from '../ui/command.js'
 import {failpointFromEnv} from '../ui/failpoint.js'
 import {homeFlag, resolveHome} from '../ui/home.js'
-import {connectSettings, remoteChatter, remoteFvmFlag} from '../ui/remote-flags.js'
+import {connectSettings, remoteChatter} from '../ui/connect-settings.js'
+import {takeEarlyConnection} from '../ui/early-dial.js'
+import {remoteFvmFlag} from '../ui/remote-flags.js'
 import {transferBars} from '../ui/transfer-progress.js'
 import {formatBytes} from '../ui/units.js'
 
@@ -53,6 +55,7 @@ export default class Push extends FvmCommand<PushResult> {
       dryRun: flags['dry-run'] ?? false,
       as: flags.as,
       ...connectSettings(flags['remote-fvm']),
+      started: takeEarlyConnection,
       onStderr: remoteChatter,
       progress: (label, total) => bars.start(`push ${label}`, total),
       failpoint: await failpointFromEnv(),

@@ -6,7 +6,9 @@ import {ExitCode} from '../errors.js'
 import {type PullResult, pull} from '../plumbing/replicate/pull.js'
 import {failpointFromEnv} from './failpoint.js'
 import {homeFlag, resolveHome} from './home.js'
-import {connectSettings, remoteChatter, remoteFvmFlag} from './remote-flags.js'
+import {connectSettings, remoteChatter} from './connect-settings.js'
+import {takeEarlyConnection} from './early-dial.js'
+import {remoteFvmFlag} from './remote-flags.js'
 import {transferBars} from './transfer-progress.js'
 import {formatBytes} from './units.js'
 
@@ -40,6 +42,7 @@ export async function runPull(argv: string[], flags: PullFlags, merge: boolean, 
     merge,
     as: flags.as,
     ...connectSettings(flags['remote-fvm']),
+    started: takeEarlyConnection,
     onStderr: remoteChatter,
     progress: (label, total) => bars.start(`fetch ${label}`, total),
     failpoint: await failpointFromEnv(),

@@ -4,7 +4,7 @@
 import {FvmError} from '../../errors.js'
 import type {OpenInstance} from '../instance-open.js'
 import {checkName} from '../names.js'
-import {type ConnectOptions, type Connection, connect} from '../transport/connect.js'
+import {type ConnectOptions, type Connection, planDial, startConnection} from '../transport/connect.js'
 import {PROTOCOL_VERSION, Session, field} from './session.js'
 
 export interface Peer {
@@ -26,19 +26,16 @@ export interface Dialled {
 }
 
 /**
- * Starts the other side at once, so ssh's handshake and the other fvm's start-up run
- * while fn opens this instance and works out what to do. What the other side says on
- * stderr waits for withPeer: a failure before it stays the only thing reported, as when
- * nothing was started yet. Whatever happened, the child is gone when this returns.
+ * Starts the other side at once (or takes the connection o.started has for the same
+ * dial), so ssh's handshake and the other fvm's start-up run while fn opens this
+ * instance and works out what to do. What the other side says on stderr waits for
+ * withPeer: a failure before it stays the only thing reported, as when nothing was
+ * started yet. Whatever happened, the child is gone when this returns.
  */
 export async function withConnection<R>(o: ConnectOptions, fn: (dialled: Dialled) => Promise<R>): Promise<R> {
-  const held: string[] = []
-  let show: ((line: string) => void) | undefined
-  const connection = connect({...o, onStderr: (line) => (show ? show(line) : held.push(line))})
-  const listen = (): void => {
-    show = o.onStderr ?? (() => {})
-    for (const line of held.splice(0)) show(line)
-  }
+  const dial = planDial(o)
+  const connection = o.started?.(dial) ?? startConnection(dial)
+  const listen = (): void => connection.listen(o.onStderr ?? (() => {}))
   try {
     return await fn({connection, given: o.remote, listen})
   } finally {

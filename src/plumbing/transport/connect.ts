@@ -1,7 +1,9 @@
 // Reaching another instance's `fvm serve`: over ssh (launched with execa, so the user's
 // ~/.ssh/config, agent and keys apply; FVM_SSH replaces the ssh command) or, for a
 // local path or file:// URL, as a child process of this fvm. Either way the child's
-// stdin and stdout are the connection and its stderr is the other side's chatter.
+// stdin and stdout are the connection and its stderr is the other side's chatter, held
+// until someone listens. Planning the dial and starting it are apart, so a connection
+// started early (src/ui/early-dial.ts) is taken only for the very same dial.
 import {execa, type ResultPromise} from 'execa'
 import type {Readable, Writable} from 'node:stream'
 import {FvmError} from '../../errors.js'
@@ -23,6 +25,16 @@ export interface ConnectOptions extends ParseAddressOptions {
   remoteFvm?: string
   /** Each line the other side writes to its stderr. */
   onStderr?: (line: string) => void
+  /** A connection already started for this dial, if there is one (bin/fvm.js starts ssh before a command loads). */
+  started?: (dial: Dial) => Connection | undefined
+}
+
+/** What reaching REMOTE takes: the program to start and what it reaches. */
+export interface Dial {
+  /** The configured remote's name, if REMOTE was one. */
+  remote: string | null
+  address: RemoteAddress
+  argv: string[]
 }
 
 export interface Connection {
@@ -31,6 +43,8 @@ export interface Connection {
   address: RemoteAddress
   input: Readable
   output: Writable
+  /** Hands each line the other side writes to its stderr to onLine: the lines so far, then each as it comes. */
+  listen(onLine: (line: string) => void): void
   /** Waits for the other side to exit after our end of the connection closed; its exit code. */
   close(): Promise<number>
   /** Stops the other side at once. */
@@ -50,12 +64,19 @@ export function resolveRemote(o: Pick<ConnectOptions, 'home' | 'remote' | 'cwd' 
   return {remote: null, address: parseRemoteAddress(o.remote, o)}
 }
 
-export function connect(o: ConnectOptions): Connection {
+/** The program that reaches REMOTE's `fvm serve`: ssh, or this fvm for a local instance. */
+export function planDial(o: ConnectOptions): Dial {
   const {remote, address} = resolveRemote(o)
   const argv =
     address.kind === 'local'
       ? [...o.localFvm, 'serve', '--home', address.home]
       : sshArgv(address, o.sshCommand ?? ['ssh'], [o.remoteFvm ?? 'fvm', 'serve', ...(address.home === undefined ? [] : ['--home', address.home])])
+  return {remote, address, argv}
+}
+
+/** Starts the dial's program; its stdin and stdout are the connection. */
+export function startConnection(dial: Dial): Connection {
+  const {remote, address, argv} = dial
   const [file, ...args] = argv
   const child: ResultPromise = execa(file, args, {stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false, stripFinalNewline: false})
   let spawnError: Error | undefined
@@ -64,10 +85,13 @@ export function connect(o: ConnectOptions): Connection {
   })
   let lastError: string | undefined
   let lastLine: string | undefined
+  const held: string[] = []
+  let listener: ((line: string) => void) | undefined
   const onLine = (line: string): void => {
     if (/^error: /.test(line)) lastError = line.slice('error: '.length)
     else if (line.trim() !== '' && !/^hint: /.test(line)) lastLine = line.trim()
-    o.onStderr?.(line)
+    if (listener) listener(line)
+    else held.push(line)
   }
   let partial = ''
   child.stderr!.setEncoding('utf8')
@@ -84,6 +108,10 @@ export function connect(o: ConnectOptions): Connection {
     address,
     input: child.stdout!,
     output: child.stdin!,
+    listen(show: (line: string) => void): void {
+      listener = show
+      for (const line of held.splice(0)) show(line)
+    },
     async close(): Promise<number> {
       if (!child.stdin!.writableEnded) child.stdin!.end()
       const result = await child
