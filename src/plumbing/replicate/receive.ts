@@ -31,6 +31,16 @@ import {commitOperation} from '../transaction.js'
 const MIN_CHECKPOINT_BYTES = 8 * 2 ** 20
 const MAX_CHECKPOINT_BYTES = 256 * 2 ** 20
 const CHECKPOINTS_PER_STREAM = 16
+
+/**
+ * When a stream of dataBytes commits its progress: each time `every` bytes arrived since
+ * the last commit, unless less than half of that is still to come (the final commit is
+ * that close).
+ */
+export function progressCommitDue(dataBytes: number): (sinceLast: number, received: number) => boolean {
+  const every = Math.min(MAX_CHECKPOINT_BYTES, Math.max(MIN_CHECKPOINT_BYTES, Math.ceil(dataBytes / CHECKPOINTS_PER_STREAM)))
+  return (sinceLast, received) => sinceLast >= every && dataBytes - received >= every / 2
+}
 /** Checked data on its way to the disk while the next records are read: records in buffers, bytes in writes. */
 const PAYLOAD_BUFFERS = 8
 const WRITE_BEHIND_BYTES = 32 * 2 ** 20
@@ -84,7 +94,7 @@ export async function applyStream(reader: FrameReader, o: ApplyOptions): Promise
     const header = await decoder.header()
     checkHeaderMatches(header, request, staged.received)
     const progress = o.progress?.(header.dataBytes)
-    const every = Math.min(MAX_CHECKPOINT_BYTES, Math.max(MIN_CHECKPOINT_BYTES, Math.ceil(header.dataBytes / CHECKPOINTS_PER_STREAM)))
+    const commitDue = progressCommitDue(header.dataBytes)
     let sinceCheckpoint = 0
     let received = 0
     for (;;) {
@@ -110,7 +120,7 @@ export async function applyStream(reader: FrameReader, o: ApplyOptions): Promise
         await sink.room()
       }
       o.ctx.failpoint?.('receive.extent')
-      if (sinceCheckpoint >= every) {
+      if (commitDue(sinceCheckpoint, received)) {
         await checkpoint()
         sinceCheckpoint = 0
       }
