@@ -37,8 +37,9 @@ let early: {dial: Dial; connection: Connection} | undefined
  * flag, --help, a value that looks like a flag, -abc) gives undefined.
  */
 export function readDialLine(args: readonly string[], flags: Record<string, ManifestFlag>, env: NodeJS.ProcessEnv): DialLine | undefined {
-  const given: Record<string, string> = {}
+  const given = new Map<string, string>()
   const positional: string[] = []
+  const named = (name: string): ManifestFlag | undefined => (Object.hasOwn(flags, name) ? flags[name] : undefined)
   const byChar = new Map(Object.entries(flags).flatMap(([name, f]) => (f.char === undefined ? [] : [[f.char, name] as const])))
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]
@@ -52,8 +53,8 @@ export function readDialLine(args: readonly string[], flags: Record<string, Mani
     }
     const long = /^--([^=]+)(?:=(.*))?$/s.exec(arg)
     const name = long ? long[1] : /^-(.)$/s.test(arg) ? byChar.get(arg[1]) : undefined
-    const negated = long !== null && name !== undefined && name.startsWith('no-') && flags[name.slice(3)]?.allowNo === true
-    const flag = name === undefined ? undefined : negated ? flags[name.slice(3)] : flags[name]
+    const negated = long !== null && name !== undefined && name.startsWith('no-') && named(name.slice(3))?.allowNo === true
+    const flag = name === undefined ? undefined : named(negated ? name.slice(3) : name)
     if (flag === undefined) return undefined
     if (flag.type === 'boolean') {
       if (long?.[2] !== undefined) return undefined
@@ -61,14 +62,14 @@ export function readDialLine(args: readonly string[], flags: Record<string, Mani
     }
     const value = long?.[2] ?? args[++i]
     if (value === undefined || (long?.[2] === undefined && value.startsWith('-'))) return undefined
-    given[name!] = value
+    given.set(name!, value)
   }
   if (positional.length === 0) return undefined
   const options: Record<string, string | undefined> = {}
   for (const [name, f] of Object.entries(flags)) {
     if (f.type !== 'option') continue
     const fallback = f.env === undefined ? undefined : env[f.env]
-    options[name] = given[name] ?? (fallback === '' ? undefined : fallback) ?? (typeof f.default === 'string' ? f.default : undefined)
+    options[name] = given.get(name) ?? (fallback === '' ? undefined : fallback) ?? (typeof f.default === 'string' ? f.default : undefined)
   }
   return {remote: positional[0], options}
 }

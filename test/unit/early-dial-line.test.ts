@@ -42,6 +42,8 @@ describe('early dial: reading the command line', () => {
       ['beta', '--force=yes'],
       ['beta', '--no-force'],
       ['beta', '-x'],
+      ['beta', '--constructor', 'x'],
+      ['beta', '--__proto__', 'x'],
     ]) {
       expect(read(args), args.join(' ')).to.equal(undefined)
     }
