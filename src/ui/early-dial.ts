@@ -96,17 +96,19 @@ export function takeEarlyConnection(dial: Dial): Connection | undefined {
   early = undefined
   if (taken === undefined) return undefined
   if (isDeepStrictEqual([taken.dial.remote, taken.dial.argv], [dial.remote, dial.argv])) return taken.connection
-  taken.connection.kill()
+  stop(taken.connection)
   return undefined
 }
 
 /** Stops a connection started early that no command took. */
 export function dropEarlyConnection(): void {
-  const dropped = early
+  if (early !== undefined) stop(early.connection)
   early = undefined
-  if (dropped === undefined) return
-  dropped.connection.kill()
-  // Unread, its pipes would keep this process waiting.
-  dropped.connection.input.destroy()
-  dropped.connection.output.destroy()
+}
+
+function stop(connection: Connection): void {
+  connection.kill()
+  // Unread, its pipes could keep this process waiting.
+  connection.input.destroy()
+  connection.output.destroy()
 }
