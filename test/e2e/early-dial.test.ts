@@ -9,7 +9,7 @@ import {type Connection, planDial} from '../../src/plumbing/transport/connect.js
 import {connectSettings} from '../../src/ui/connect-settings.js'
 import {dialEarly, dropEarlyConnection, takeEarlyConnection} from '../../src/ui/early-dial.js'
 import {fvm, tempDir} from '../support/cli.js'
-import {type TestSshd, needSshd, processRunning, startSshd} from '../support/sshd.js'
+import {type TestSshd, needSshd, processRunning, startSshd, waitFor} from '../support/sshd.js'
 import {ok} from './porcelain-support.js'
 
 const MiB = 1024 * 1024
@@ -45,10 +45,6 @@ describe('early dial', function () {
   })
 
   const sshStarts = (): number[] => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').map(Number) : [])
-  const settle = async (condition: () => boolean): Promise<boolean> => {
-    for (let tries = 0; tries < 100 && !condition(); tries++) await new Promise((resolve) => setTimeout(resolve, 50))
-    return condition()
-  }
 
   describe('in this process', () => {
     let saved: string | undefined
@@ -65,7 +61,7 @@ describe('early dial', function () {
 
     it('hands the command the connection it started for the same dial', async () => {
       dialEarly(line())
-      expect(await settle(() => sshStarts().length === 1)).to.equal(true)
+      expect(await waitFor(() => sshStarts().length === 1, 5000)).to.equal(true)
       const connection: Connection | undefined = takeEarlyConnection(planDial({home: alpha, remote: `fvm-test:${beta}`, ...connectSettings('fvm')}))
       expect(connection).to.not.equal(undefined)
       const session = new Session(connection!.input, connection!.output)
@@ -80,10 +76,10 @@ describe('early dial', function () {
 
     it('stops a connection started for another dial, and gives nothing', async () => {
       dialEarly(line())
-      expect(await settle(() => sshStarts().length === 1)).to.equal(true)
+      expect(await waitFor(() => sshStarts().length === 1, 5000)).to.equal(true)
       const other = planDial({home: alpha, remote: `fvm-test:${beta}`, ...connectSettings('/elsewhere/fvm')})
       expect(takeEarlyConnection(other)).to.equal(undefined)
-      expect(await settle(() => !processRunning(sshStarts()[0]))).to.equal(true)
+      expect(await waitFor(() => !processRunning(sshStarts()[0]), 5000)).to.equal(true)
     })
 
     it('starts nothing for a line it cannot read for sure', async () => {
@@ -108,7 +104,7 @@ describe('early dial', function () {
       expect(r.stderr).to.equal('error: invalid volume name "bad/name": must not contain "/"\n')
       const [pid] = sshStarts()
       expect(pid).to.be.a('number')
-      expect(await settle(() => !processRunning(pid))).to.equal(true)
+      expect(await waitFor(() => !processRunning(pid), 5000)).to.equal(true)
     })
 
     it('starts no ssh for --help', () => {

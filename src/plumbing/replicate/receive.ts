@@ -31,6 +31,9 @@ import {commitOperation} from '../transaction.js'
 const MIN_CHECKPOINT_BYTES = 8 * 2 ** 20
 const MAX_CHECKPOINT_BYTES = 256 * 2 ** 20
 const CHECKPOINTS_PER_STREAM = 16
+/** Checked data on its way to the disk while the next records are read: records in buffers, bytes in writes. */
+const PAYLOAD_BUFFERS = 8
+const WRITE_BEHIND_BYTES = 32 * 2 ** 20
 
 /**
  * When a stream of dataBytes commits its progress: each time `every` bytes arrived since
@@ -41,9 +44,6 @@ export function progressCommitDue(dataBytes: number): (sinceLast: number, receiv
   const every = Math.min(MAX_CHECKPOINT_BYTES, Math.max(MIN_CHECKPOINT_BYTES, Math.ceil(dataBytes / CHECKPOINTS_PER_STREAM)))
   return (sinceLast, received) => sinceLast >= every && dataBytes - received >= every / 2
 }
-/** Checked data on its way to the disk while the next records are read: records in buffers, bytes in writes. */
-const PAYLOAD_BUFFERS = 8
-const WRITE_BEHIND_BYTES = 32 * 2 ** 20
 
 export function stageReceive(instance: OpenInstance, request: ReceiveRequest, ctx: InstanceContext): BeginReceiveResult {
   return commitOperation(instance, (state, context) => beginReceive(state, request, context), ctx)
