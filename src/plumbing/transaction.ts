@@ -3,6 +3,7 @@
 // plan and set_transaction_id N -> N+1 in one pool commit; commit the catalog. A crash
 // anywhere leaves the state before or after: opening reconciles the two ids.
 import {randomUUID} from 'node:crypto'
+import {FvmError} from '../errors.js'
 import type {CatalogState} from './catalog/model.js'
 import {checkCatalogInvariants} from './catalog/model.js'
 import {type DmOp, type Mutation, type OpContext, usedBytes} from './catalog/ops-shared.js'
@@ -31,8 +32,23 @@ function recordedQuota(quota: number | null, state: CatalogState): number | null
   return quota === null ? null : Math.max(quota, usedBytes(state))
 }
 
-/** Runs one catalog operation through the two-phase commit and returns its result. */
-export function commitOperation<R>(instance: OpenInstance, operation: Operation<R>, ctx: InstanceContext = {home: instance.home}): R {
+/**
+ * An operation whose pool changes are made in memory now, and committed later or
+ * dropped: the expensive part (deleting a device walks its unshared mappings) runs while
+ * the caller waits on something else. Nothing else may commit in between.
+ */
+export interface PreparedOperation<R> {
+  /** The two-phase commit; returns the operation's result. */
+  commit(): R
+  /** Drops the pool's changes; nothing was written. */
+  abandon(): void
+}
+
+/** Instances with a prepared operation not yet committed or dropped: any other commit would take its changes along. */
+const preparing = new WeakSet<OpenInstance>()
+
+export function prepareOperation<R>(instance: OpenInstance, operation: Operation<R>, ctx: InstanceContext = {home: instance.home}): PreparedOperation<R> {
+  if (preparing.has(instance)) throw new FvmError('failure', 'an operation is prepared and not yet committed: nothing else may commit before it')
   const {pool, catalog} = instance
   const fire = ctx.failpoint ?? (() => {})
   const current = pool.transactionId
@@ -40,23 +56,53 @@ export function commitOperation<R>(instance: OpenInstance, operation: Operation<
   const mutation = operation({...catalog.committed().value, quota}, {now: new Date().toISOString(), newUuid: randomUUID})
   const state = {...mutation.state, quota: recordedQuota(quota, mutation.state)}
   checkCatalogInvariants(state)
-  catalog.prepare(current + 1, state)
-  fire('txn.afterPrepare')
-  try {
-    applyPlan(pool, mutation.plan)
-    pool.setTransactionId(current, current + 1)
-  } catch (error) {
-    // Nothing reached the pool's disk: drop the pool's changes and the prepared record.
-    pool.rollback()
-    catalog.abort()
-    throw error
+  // Nothing reaches the pool's disk before its commit: a failure drops its changes.
+  const undo = <T>(step: () => T): T => {
+    try {
+      return step()
+    } catch (error) {
+      pool.rollback()
+      throw error
+    }
   }
-  // A failed commit may or may not have reached the superblock: the prepared record
-  // stays, and the next open reconciles it with whatever the pool says.
-  pool.commit()
-  fire('txn.afterPoolCommit')
-  catalog.commit()
-  return mutation.result
+  undo(() => applyPlan(pool, mutation.plan))
+  preparing.add(instance)
+  let settled = false
+  const settle = (): void => {
+    if (settled) throw new FvmError('failure', 'a prepared operation was committed or dropped already')
+    settled = true
+    preparing.delete(instance)
+  }
+  return {
+    commit() {
+      settle()
+      undo(() => catalog.prepare(current + 1, state))
+      fire('txn.afterPrepare')
+      try {
+        pool.setTransactionId(current, current + 1)
+      } catch (error) {
+        pool.rollback()
+        catalog.abort()
+        throw error
+      }
+      // A failed commit may or may not have reached the superblock: the prepared record
+      // stays, and the next open reconciles it with whatever the pool says.
+      pool.commit()
+      fire('txn.afterPoolCommit')
+      catalog.commit()
+      return mutation.result
+    },
+    abandon() {
+      if (settled) return
+      settle()
+      pool.rollback()
+    },
+  }
+}
+
+/** Runs one catalog operation through the two-phase commit and returns its result. */
+export function commitOperation<R>(instance: OpenInstance, operation: Operation<R>, ctx: InstanceContext = {home: instance.home}): R {
+  return prepareOperation(instance, operation, ctx).commit()
 }
 
 /** Opens the instance, runs one operation through the two-phase commit, closes. */

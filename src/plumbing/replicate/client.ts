@@ -45,8 +45,8 @@ export async function withConnection<R>(o: ConnectOptions, fn: (dialled: Dialled
   }
 }
 
-/** Greets the other side, runs fn, says goodbye; `afterBye` (work that needs only this side) runs while the other side exits. */
-export async function withPeer<R>(instance: OpenInstance, dialled: Dialled, fn: (peer: Peer) => Promise<R>, afterBye?: () => void): Promise<R> {
+/** Greets the other side, runs fn, says goodbye and waits for the other side to exit. */
+export async function withPeer<R>(instance: OpenInstance, dialled: Dialled, fn: (peer: Peer) => Promise<R>): Promise<R> {
   const {connection} = dialled
   dialled.listen()
   const session = new Session(connection.input, connection.output)
@@ -61,9 +61,7 @@ export async function withPeer<R>(instance: OpenInstance, dialled: Dialled, fn: 
     const result = await fn({session, name, uuid: String(other.uuid), remote: connection.remote})
     await session.send({op: 'bye'})
     await session.end()
-    const closed = connection.close()
-    afterBye?.()
-    await closed
+    await connection.close()
     return result
   } catch (error) {
     connection.kill()

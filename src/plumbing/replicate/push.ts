@@ -3,7 +3,7 @@
 // send the delta; an interrupted stream the receiver staged is finished first.
 import {FvmError} from '../../errors.js'
 import {type Branch, type Volume, entry} from '../catalog/model.js'
-import {recordPush} from '../catalog/ops-remote.js'
+import {type RecordPushRequest, recordPush} from '../catalog/ops-remote.js'
 import {type Materialised, findBranch, materialised, parseIn, volumeNamed} from '../catalog/ops-shared.js'
 import {type InstanceContext, type OpenInstance, withInstanceAsync} from '../instance-open.js'
 import {checkName} from '../names.js'
@@ -13,7 +13,7 @@ import {type Peer, withConnection, withPeer} from './client.js'
 import {commonBase, lineageOf, planStream, sendableSnapshot, unchangedSinceBase} from './negotiate.js'
 import {type SendProgress, planExtents, sendStream} from './send.js'
 import {type Message, field} from './session.js'
-import {commitOperation} from '../transaction.js'
+import {type PreparedOperation, prepareOperation} from '../transaction.js'
 
 export type PushAction = 'new' | 'fast-forward' | 'forced' | 'up-to-date' | 'refused'
 
@@ -78,30 +78,11 @@ export async function push(o: PushOptions): Promise<PushResult> {
       if (as !== undefined && new Set(branches.map((b) => b.split('/')[0])).size > 1) {
         throw new FvmError('usage', `--as names one volume, but ${o.refs.join(', ') || 'everything'} is more than one`)
       }
-      // What each push delivered is recorded while the other side exits, or after a later branch failed.
-      const records: Array<() => void> = []
-      const recordAll = (): void => {
-        for (const record of records.splice(0)) record()
-      }
-      try {
-        return await withPeer(
-          instance,
-          dialled,
-          async (peer) => {
-            const pushed: PushedBranch[] = []
-            for (const branch of branches) pushed.push(await pushBranch(instance, peer, branch, o, as, records))
-            return {remote: peer.remote ?? o.remote, instance: peer.name, dryRun: o.dryRun, branches: pushed, bytesSent: peer.session.bytesSent, peer: peer.remote}
-          },
-          recordAll,
-        )
-      } catch (error) {
-        try {
-          recordAll()
-        } catch {
-          // The failure that stopped the push is the error to report.
-        }
-        throw error
-      }
+      return withPeer(instance, dialled, async (peer) => {
+        const pushed: PushedBranch[] = []
+        for (const branch of branches) pushed.push(await pushBranch(instance, peer, branch, o, as))
+        return {remote: peer.remote ?? o.remote, instance: peer.name, dryRun: o.dryRun, branches: pushed, bytesSent: peer.session.bytesSent, peer: peer.remote}
+      })
     }),
   )
   const {peer, ...pushResult} = result
@@ -129,8 +110,8 @@ async function askRemote(peer: Peer, instanceName: string, volume: Volume, branc
   return {head: field(answer, 'head', 'string', {nullable: true}), have: new Set(have as string[]), receiving}
 }
 
-/** Pushes one branch; what it delivered goes into `records`, to be committed once the connection is done with. */
-async function pushBranch(instance: OpenInstance, peer: Peer, ref: string, o: PushOptions, as: string | undefined, records: Array<() => void>): Promise<PushedBranch> {
+/** Pushes one branch, recording what the other side then holds. */
+async function pushBranch(instance: OpenInstance, peer: Peer, ref: string, o: PushOptions, as: string | undefined): Promise<PushedBranch> {
   const me = instance.config.name
   const state = instance.catalog.committed().value
   const {volume, branch} = findBranch(state, parseIn(state, ref, ['branch']))
@@ -154,16 +135,15 @@ async function pushBranch(instance: OpenInstance, peer: Peer, ref: string, o: Pu
     return outcome({action: 'refused', snapshot: target.uuid, base: null, resumedFrom: 0, dataBytes: 0, reason: notFastForward(peer.name, remoteBranch)})
   }
   const base = resumable?.base ?? deltaBase(instance, line, view, fastForward)
-  const sent = await sendSnapshot(instance, peer, {volume, branch, target, base, expected: view.head, force: o.force, as, resumeFrom: resumable?.received ?? 0}, o)
-  const record = (): void => void commitOperation(instance, (s) => recordPush(s, {branch: ref, instance: peer.name, snapshot: target.uuid}), o)
-  // The rest of a resumed push needs the record now: it keeps the delta base's device.
-  if (resumable) record()
-  else records.push(record)
+  const record = (): PreparedOperation<RecordPushRequest> =>
+    prepareOperation(instance, (s) => recordPush(s, {branch: ref, instance: peer.name, snapshot: target.uuid}), o)
+  const request = {volume, branch, target, base, expected: view.head, force: o.force, as, resumeFrom: resumable?.received ?? 0, record}
+  const sent = await sendSnapshot(instance, peer, request, o)
   const action: PushAction = view.head === null ? 'new' : fastForward ? 'fast-forward' : 'forced'
   const done = outcome({action, snapshot: target.uuid, base, resumedFrom: sent.resumedFrom, dataBytes: sent.dataBytes})
   // A resumed stream carried the branch as it was then: send what changed since, too.
   if (resumable && sendableSnapshot(instance, ref, o).uuid !== target.uuid) {
-    const rest = await pushBranch(instance, peer, ref, o, as, records)
+    const rest = await pushBranch(instance, peer, ref, o, as)
     return {...rest, resumedFrom: done.resumedFrom, dataBytes: done.dataBytes + rest.dataBytes, bytesSent: peer.session.bytesSent - sentBefore}
   }
   return done
@@ -204,7 +184,10 @@ interface SendRequest {
   expected: string | null
   force: boolean
   as: string | undefined
+  /** Where the receiver said its staged stream stands (0: none). */
   resumeFrom: number
+  /** What the receiver holds once it has published the stream, to be committed then. */
+  record: () => PreparedOperation<RecordPushRequest>
 }
 
 async function sendSnapshot(instance: OpenInstance, peer: Peer, r: SendRequest, o: PushOptions): Promise<{resumedFrom: number; dataBytes: number}> {
@@ -219,9 +202,12 @@ async function sendSnapshot(instance: OpenInstance, peer: Peer, r: SendRequest, 
     expected: r.expected,
     force: r.force,
   })
+  // Worked out while the other side stages the stream; again if it resumes elsewhere than it said it would.
+  const planFrom = (resumeFrom: number) => planStream(instance, {snapshot: r.target, base: r.base, branch: r.branch.name, resumeFrom})
+  const planned = planFrom(r.resumeFrom)
   const ready = await session.receive(['ready'], `starting to send "${r.volume.name}/${r.branch.name}"`)
   const resumeFrom = field(ready, 'received', 'number')
-  const plan = planStream(instance, {snapshot: r.target, base: r.base, branch: r.branch.name, resumeFrom})
+  const plan = resumeFrom === r.resumeFrom ? planned : planFrom(resumeFrom)
   const progress = o.progress?.(`${r.volume.name}/${r.branch.name}`, plan.header.dataBytes)
   try {
     await sendStream(session, plan.header, instance.pool, plan.extents, progress, o.failpoint)
@@ -232,7 +218,15 @@ async function sendSnapshot(instance: OpenInstance, peer: Peer, r: SendRequest, 
     })
     throw error
   }
-  await session.receive(['received'], `sending "${r.volume.name}/${r.branch.name}"`)
+  // Made while the receiver finishes (releasing the delta base a push to it superseded is the slow part).
+  const record = r.record()
+  try {
+    await session.receive(['received'], `sending "${r.volume.name}/${r.branch.name}"`)
+  } catch (error) {
+    record.abandon()
+    throw error
+  }
+  record.commit()
   return {resumedFrom: resumeFrom, dataBytes: plan.header.dataBytes}
 }
 
