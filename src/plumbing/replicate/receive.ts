@@ -22,7 +22,7 @@ import {BufferPool} from '../stream/buffer-pool.js'
 import {StreamDecoder} from '../stream/decoder.js'
 import {DATA_PREFIX_LENGTH, MAX_DATA, RecordKind, type StreamHeader} from '../stream/format.js'
 import type {FrameReader} from '../stream/frames.js'
-import {commitOperation} from '../transaction.js'
+import {type PreparedOperation, commitOperation, prepareOperation} from '../transaction.js'
 
 /**
  * Progress commits: about 16 per stream, so a resume repeats little of it; never over
@@ -125,9 +125,22 @@ export async function applyStream(reader: FrameReader, o: ApplyOptions): Promise
         sinceCheckpoint = 0
       }
     }
-    await sink?.drain()
-    const published = commitOperation(instance, (state, context) => finishReceive(state, {snapshot: uuid}, context), o.ctx)
-    return {...published, dataBytes: received}
+    // Publishing is made while the last writes go to the disk (releasing the head it replaces walks that head's mappings).
+    const drained = sink?.drain()
+    let publish: PreparedOperation<FinishReceiveResult>
+    try {
+      publish = prepareOperation(instance, (state, context) => finishReceive(state, {snapshot: uuid}, context), o.ctx)
+    } catch (error) {
+      await drained?.catch(() => undefined)
+      throw error
+    }
+    try {
+      await drained
+    } catch (error) {
+      publish.abandon()
+      throw error
+    }
+    return {...publish.commit(), dataBytes: received}
   } catch (error) {
     // No write may land after this: the blocks they go to are free again once rolled back.
     const written = sink === undefined || (await sink.drain().then(() => true, () => false))
