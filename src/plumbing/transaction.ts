@@ -1,7 +1,7 @@
 // The one way a command changes an instance: two-phase commit of the catalog with the
-// pool, as LVM does with set_transaction_id. Prepare catalog N+1; apply the dm-thin
-// plan and set_transaction_id N -> N+1 in one pool commit; commit the catalog. A crash
-// anywhere leaves the state before or after: opening reconciles the two ids.
+// pool, as LVM does with set_transaction_id. Apply the dm-thin plan in memory; prepare
+// catalog N+1; set_transaction_id N -> N+1 and commit the pool; commit the catalog. A
+// crash anywhere leaves the state before or after: opening reconciles the two ids.
 import {randomUUID} from 'node:crypto'
 import {FvmError} from '../errors.js'
 import type {CatalogState} from './catalog/model.js'
