@@ -22,7 +22,7 @@ import {BufferPool} from '../stream/buffer-pool.js'
 import {StreamDecoder} from '../stream/decoder.js'
 import {DATA_PREFIX_LENGTH, MAX_DATA, RecordKind, type StreamHeader} from '../stream/format.js'
 import type {FrameReader} from '../stream/frames.js'
-import {type PreparedOperation, commitOperation, prepareOperation} from '../transaction.js'
+import {commitOperation, prepareOperation} from '../transaction.js'
 
 /**
  * Progress commits: about 16 per stream, so a resume repeats little of it; never over
@@ -125,17 +125,10 @@ export async function applyStream(reader: FrameReader, o: ApplyOptions): Promise
         sinceCheckpoint = 0
       }
     }
-    // Publishing is made while the last writes go to the disk (releasing the head it replaces walks that head's mappings).
-    const drained = sink?.drain()
-    let publish: PreparedOperation<FinishReceiveResult>
+    // Made while the last writes, already under way, go to the disk: releasing the head it replaces walks that head's mappings.
+    const publish = prepareOperation(instance, (state, context) => finishReceive(state, {snapshot: uuid}, context), o.ctx)
     try {
-      publish = prepareOperation(instance, (state, context) => finishReceive(state, {snapshot: uuid}, context), o.ctx)
-    } catch (error) {
-      await drained?.catch(() => undefined)
-      throw error
-    }
-    try {
-      await drained
+      await sink?.drain()
     } catch (error) {
       publish.abandon()
       throw error
