@@ -4,7 +4,7 @@ import {nodeFileSystem} from '../../src/dm/pdata/file-io.js'
 import {pageAlignedBuffer} from '../../src/dm/thin/volume-range.js'
 import {scratchPoolFile} from '../support/scratch-file.js'
 
-describe('pool file async reads', () => {
+describe('pool file async reads and writes', () => {
   const file = scratchPoolFile('fvm-file-io-')
 
   it('reads what was last written, cached and unsynced or not, into aligned buffers (past the cache) and others', async () => {
@@ -44,5 +44,20 @@ describe('pool file async reads', () => {
     } finally {
       readOnly.close()
     }
+  })
+
+  it('does a small cached write at once, and a large one on the thread pool, each as given', async () => {
+    const small = randomBytes(65536 + 100)
+    const large = randomBytes(1 << 20)
+    const pending = file().pwritevAsync!([small.subarray(0, 100), small.subarray(100)], 4096 + 1)
+    // Written before the call returned: no thread pool round trip, no wait for the event loop.
+    const now = Buffer.alloc(small.length)
+    file().pread(now, 4096 + 1)
+    expect(now.equals(small)).to.equal(true)
+    await pending
+    await file().pwritevAsync!([large], 1 << 20)
+    const bytes = Buffer.alloc(large.length)
+    file().pread(bytes, 1 << 20)
+    expect(bytes.equals(large)).to.equal(true)
   })
 })

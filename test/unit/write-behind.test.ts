@@ -115,6 +115,30 @@ describe('write-behind', () => {
     expect((error as NodeJS.ErrnoException).code).to.equal('ENOSPC')
   })
 
+  it('counts the bytes for its background sync from the last drain, whose commit syncs those before', async () => {
+    let syncs = 0
+    const counting = {
+      pwritevAsync: async (buffers: Buffer[], position: number): Promise<void> => file().pwritevAsync!(buffers, position),
+      fdatasyncAsync: async () => {
+        syncs++
+      },
+    }
+    const sink = new WriteBehind(counting, 1 << 30)
+    const chunk = Buffer.alloc(1 << 20, 1)
+    const writeMiB = async (count: number): Promise<void> => {
+      for (let i = 0; i < count; i++) sink.write(chunk, i << 20)
+      await sink.settled()
+    }
+    // 12 MiB, a drain (a commit), 12 MiB more: never 16 MiB since a sync.
+    await writeMiB(12)
+    await sink.drain()
+    await writeMiB(12)
+    expect(syncs).to.equal(0)
+    await writeMiB(12)
+    expect(syncs).to.equal(1)
+    await sink.drain()
+  })
+
   it('is not offered for a file without async calls', () => {
     const syncOnly: PoolFile = Object.assign(Object.create(file()) as PoolFile, {pwritevAsync: undefined})
     expect(WriteBehind.for(syncOnly, 1 << 20)).to.equal(undefined)

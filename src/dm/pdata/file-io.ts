@@ -40,6 +40,8 @@ const FILE_MODE = 0o600
 /** What O_DIRECT wants aligned: memory, position and length, in pages. */
 export const DIRECT_IO_ALIGNMENT = 4096
 // The callback forms: fs.promises goes through a FileHandle, which only adds cost here.
+/** Cached writes up to this size are done on the calling thread (pwritevAsync). */
+const CACHED_AT_ONCE_BYTES = 256 * 1024
 const fsWritev = promisify(fs.writev)
 const fsRead = promisify(fs.read)
 const fsFdatasync = promisify(fs.fdatasync)
@@ -71,6 +73,16 @@ class NodePoolFile implements PoolFile {
     while (done < buf.length) done += fs.writeSync(this.fd, buf, done, buf.length - done, position + done)
   }
 
+  private pwritev(buffers: Buffer[], position: number): void {
+    let rest = buffers
+    let at = position
+    while (rest.length > 0) {
+      const written = fs.writevSync(this.fd, rest, at)
+      at += written
+      rest = afterBytes(rest, written)
+    }
+  }
+
   fsync(): void {
     fs.fsyncSync(this.fd)
   }
@@ -83,11 +95,17 @@ class NodePoolFile implements PoolFile {
    * Page-aligned buffers at a page-aligned position bypass the page cache (O_DIRECT):
    * straight to the disk, several times faster here than dirtying pages for writeback
    * to clean, and no copy. Anything else, or a file system that refuses, is written
-   * through the cache; either way the commit's fdatasync is what makes it durable.
+   * through the cache; either way the commit's fdatasync is what makes it durable. A
+   * small cached write is done at once: its copy costs less than a thread pool round
+   * trip, whose completion would also wait for the caller to yield to the event loop.
    */
   async pwritevAsync(buffers: Buffer[], position: number): Promise<void> {
     const direct = position % DIRECT_IO_ALIGNMENT === 0 && buffers.every(directlyUsable)
     const fd = direct ? this.direct() : undefined
+    if (fd === undefined && byteLength(buffers) <= CACHED_AT_ONCE_BYTES) {
+      this.pwritev(buffers, position)
+      return
+    }
     let rest = buffers
     let at = position
     while (rest.length > 0) {
@@ -165,6 +183,10 @@ class NodePoolFile implements PoolFile {
 function directlyUsable(buf: Buffer): boolean {
   const memory = buf.buffer as ArrayBuffer & {resizable?: boolean}
   return memory.resizable === true && buf.byteOffset % DIRECT_IO_ALIGNMENT === 0 && buf.length % DIRECT_IO_ALIGNMENT === 0 && buf.length > 0
+}
+
+function byteLength(buffers: Buffer[]): number {
+  return buffers.reduce((sum, b) => sum + b.length, 0)
 }
 
 /** What is left of buffers once n bytes of them are written. */

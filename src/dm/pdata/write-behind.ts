@@ -7,11 +7,12 @@
 // small records lands in consecutive data blocks, and one call per block would leave
 // the disk waiting on the thread pool's round trips.
 // A commit first awaits drain() (every write done), then syncs.
-// The disk is kept busy between commits: every WRITEBACK_BYTES written, one fdatasync
-// runs in the background, so the commit's own sync finds little left to wait for.
+// The disk is kept busy between commits: every WRITEBACK_BYTES written since the last
+// drain, one fdatasync runs in the background, so the commit's own sync finds little
+// left to wait for (and a commit never waits for a background sync of its own bytes).
 import type {PoolFile} from './file-io.js'
 
-/** Written bytes after which a background fdatasync starts (when none is running). */
+/** Bytes written since the last drain after which a background fdatasync starts (when none is running). */
 const WRITEBACK_BYTES = 16 * 2 ** 20
 /** At most this much, in at most MAX_BATCH_BUFFERS buffers, per vectored write. */
 const MAX_BATCH_BYTES = 8 * 2 ** 20
@@ -81,8 +82,13 @@ export class WriteBehind {
     this.#throwFailure()
   }
 
-  /** Waits for every write and the background sync; throws the first write error. Then the file is ready to be synced and committed. */
+  /**
+   * Waits for every write and the background sync; throws the first write error. Then the
+   * file is ready to be synced and committed: the bytes written so far are that commit's
+   * to sync, so the next background sync counts from here.
+   */
   async drain(): Promise<void> {
+    this.#sinceWriteback = 0
     await this.settled()
     await this.#writeback
     this.#throwFailure()
