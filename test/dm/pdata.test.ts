@@ -108,6 +108,64 @@ describe('dm pdata', () => {
       }
       expect([...model.values()].filter((c) => c >= 3).length).to.be.above(500)
     })
+
+    it('counts batches of increments and decrements, runs of blocks in them, as one change each would', () => {
+      const file = nodeFileSystem.open(`${scratchDir()}/meta`, 'wx')
+      file.truncate(4096 * 4096)
+      const cache = new BlockCache(file, 4096, 64)
+      const sm = MetadataSpaceMap.create(cache, 4096)
+      sm.allocate()
+      // Not a multiple of 4: the last byte of the last bitmap is partly past the end.
+      const nrBlocks = 2 * ENTRIES_PER_BITMAP + 10
+      const dsm = DataSpaceMap.create(new TransactionManager(cache, sm), nrBlocks)
+      const model = new Map<number, number>()
+      const random = prng(12)
+      const add = (b: number, delta: number): void => {
+        const count = (model.get(b) ?? 0) + delta
+        if (count === 0) model.delete(b)
+        else model.set(b, count)
+      }
+      /** Runs of blocks (as a copied or freed leaf holds them), some crossing a bitmap's end, and loose blocks. */
+      const runs = (count: number): number[] => {
+        const blocks: number[] = []
+        for (let r = 0; r < count; r++) {
+          const length = 1 + random(300)
+          const start = random(3) === 0 ? ENTRIES_PER_BITMAP - random(length) : random(nrBlocks - length)
+          for (let b = start; b < start + length; b++) blocks.push(b)
+          if (random(4) === 0) blocks.push(random(nrBlocks))
+        }
+        return blocks
+      }
+      const check = (): void => {
+        for (const [b, count] of model) expect(dsm.count(b), `block ${b}`).to.equal(count)
+        expect(dsm.nrAllocated).to.equal(model.size)
+      }
+      for (let round = 0; round < 12; round++) {
+        const up = runs(20)
+        dsm.incAll(up)
+        up.forEach((b) => add(b, 1))
+        check()
+        // Down again, each block at most as often as it is counted: from 3+ to 2, 2 to 1, 1 to 0.
+        const left = new Map(model)
+        const down = runs(25).filter((b) => {
+          const count = left.get(b) ?? 0
+          if (count === 0) return false
+          left.set(b, count - 1)
+          return true
+        })
+        dsm.decAll(down.reverse())
+        down.forEach((b) => add(b, -1))
+        check()
+      }
+      expect([...model.values()].filter((c) => c >= 3).length, 'counts of 3 and up').to.be.above(100)
+      // The free counts agree: exactly the blocks counted 0 can be allocated, then none.
+      const free = new Set<number>()
+      while (dsm.allocatable > 0) free.add(dsm.allocate())
+      expect(free.size).to.equal(nrBlocks - model.size)
+      for (const b of free) expect(model.has(b), `block ${b}`).to.equal(false)
+      expect(() => dsm.allocate()).to.throw(/data space exhausted/)
+      expect(() => dsm.decAll([nrBlocks - 2, nrBlocks - 1, nrBlocks, nrBlocks + 1])).to.throw(/beyond the end/)
+    })
   })
 
   describe('block_time', () => {

@@ -9,8 +9,8 @@ export interface ValueType<V> {
   write(node: Buffer, offset: number, value: V): void
   /** Takes one more reference on what each value points at (a shared leaf was copied): all at once, so a space map can batch them. */
   incAll?(values: V[]): void
-  /** Drops the value's reference (its leaf is freed by a whole-tree delete). */
-  dec?(value: V): void
+  /** Drops the reference each value holds (their leaf is freed by a whole-tree delete): all at once, as incAll. */
+  decAll?(values: V[]): void
 }
 
 export interface BlockReader {

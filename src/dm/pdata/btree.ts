@@ -51,7 +51,7 @@ export class Btree<V> {
   /**
    * Drops the caller's reference to a whole tree. A node someone else still shares is
    * only decremented; a node this was the last reference to is freed, and so in turn
-   * are its children (leaf values through vt.dec).
+   * are its children (leaf values through vt.decAll).
    */
   delete(root: number): void {
     this.deleteNode(root, 0)
@@ -67,8 +67,10 @@ export class Btree<V> {
     const n = nrEntries(node)
     if (!isLeaf(node)) {
       for (let i = 0; i < n; i++) this.deleteNode(childAt(node, i), depth + 1)
-    } else if (this.vt.dec) {
-      for (let i = 0; i < n; i++) this.vt.dec(this.vt.read(node, valueOffset(node, i)))
+    } else if (this.vt.decAll) {
+      const values = new Array<V>(n)
+      for (let i = 0; i < n; i++) values[i] = this.vt.read(node, valueOffset(node, i))
+      this.vt.decAll(values)
       this.store.trim()
     }
     this.store.dec(b)

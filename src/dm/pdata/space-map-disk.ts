@@ -15,6 +15,7 @@ import {
   bitmapGet,
   bitmapKind,
   bitmapSet,
+  bitmapSwapFour,
   ENTRIES_PER_BITMAP,
   type IndexEntry,
   indexEntryType,
@@ -97,23 +98,15 @@ export class DataSpaceMap {
 
   /**
    * One more reference on each of blocks (a repeat counts again), as a copied leaf needs:
-   * each bitmap is shadowed once, and the counts of 3 and up change in one sorted pass
-   * over the overflow tree instead of a descent per block.
+   * each bitmap is shadowed once, four entries of count 1 go to 2 as one byte, and the
+   * counts of 3 and up change in one sorted pass over the overflow tree instead of a
+   * descent per block.
    */
   incAll(blocks: readonly number[]): void {
     const overflowed: number[] = []
     /** Per overflowed block: it was in the overflow tree already (count 3 or more). */
     const hadOverflow: boolean[] = []
-    let bitmapIndex = -1
-    let bitmap: Buffer | undefined
-    for (const b of Float64Array.from(blocks).sort()) {
-      this.checkRange(b)
-      const i = Math.floor(b / ENTRIES_PER_BITMAP)
-      if (bitmap === undefined || i !== bitmapIndex) {
-        bitmap = this.writableBitmap(i)
-        bitmapIndex = i
-      }
-      const entry = b % ENTRIES_PER_BITMAP
+    this.forEachSorted(blocks, 1, 2, (bitmap, entry, b) => {
       const code = bitmapGet(bitmap, entry)
       // A first reference also changes the free counts: the general path does that.
       if (code === 0) this.change(b, 1)
@@ -122,13 +115,54 @@ export class DataSpaceMap {
         overflowed.push(b)
         hadOverflow.push(code === 3)
       }
-    }
+    })
     if (overflowed.length === 0) return
     this.refCountRoot = this.overflow.updateSorted(this.refCountRoot, overflowed, (old, i) => {
       if (!hadOverflow[i]) return 3
       if (old === undefined) throw this.missingOverflow(overflowed[i])
       return old + 1
     })
+  }
+
+  /**
+   * One reference fewer on each of blocks (a repeat counts again), as a freed leaf
+   * needs: each bitmap is shadowed once, and four entries of count 2 go to 1 as one byte.
+   */
+  decAll(blocks: readonly number[]): void {
+    this.forEachSorted(blocks, 2, 1, (bitmap, entry, b) => {
+      // Freeing changes the free counts, and counts of 3 and up live in the overflow tree: the general path does those.
+      if (bitmapGet(bitmap, entry) === 2) bitmapSet(bitmap, entry, 1)
+      else this.change(b, -1)
+    })
+  }
+
+  /**
+   * Visits blocks in ascending order, each with its bitmap (shadowed once per bitmap)
+   * and its entry there; four consecutive ones from a multiple of 4 whose codes are all
+   * `from` become `to` at once instead.
+   */
+  private forEachSorted(blocks: readonly number[], from: number, to: number, visit: (bitmap: Buffer, entry: number, b: number) => void): void {
+    const sorted = Float64Array.from(blocks).sort()
+    let bitmapIndex = -1
+    let bitmap: Buffer | undefined
+    for (let k = 0; k < sorted.length; ) {
+      const b = sorted[k]
+      this.checkRange(b)
+      const i = Math.floor(b / ENTRIES_PER_BITMAP)
+      if (bitmap === undefined || i !== bitmapIndex) {
+        bitmap = this.writableBitmap(i)
+        bitmapIndex = i
+      }
+      const entry = b % ENTRIES_PER_BITMAP
+      const four = entry % 4 === 0 && sorted[k + 1] === b + 1 && sorted[k + 2] === b + 2 && sorted[k + 3] === b + 3
+      if (four) this.checkRange(b + 3)
+      if (four && bitmapSwapFour(bitmap, entry, from, to)) {
+        k += 4
+        continue
+      }
+      visit(bitmap, entry, b)
+      k++
+    }
   }
 
   /** Drops one reference; returns the new count (0: the block is free). */

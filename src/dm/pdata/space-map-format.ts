@@ -27,6 +27,17 @@ export function bitmapSet(bitmap: Buffer, i: number, code: number): void {
   bitmap[at] = (bitmap[at] & ~(3 << shift)) | (((code >> 1) & 1) << shift) | ((code & 1) << (shift + 1))
 }
 
+/** A byte of four entries all with code c, by c. */
+const FOUR_OF = [0x00, 0xaa, 0x55, 0xff]
+
+/** If entries i to i + 3 (i a multiple of 4) all have code `from`, gives them code `to`; whether it did. */
+export function bitmapSwapFour(bitmap: Buffer, i: number, from: number, to: number): boolean {
+  const at = BITMAP_HEADER_SIZE + (i >> 2)
+  if (bitmap[at] !== FOUR_OF[from]) return false
+  bitmap[at] = FOUR_OF[to]
+  return true
+}
+
 const ALL_USED = 0x55555555
 
 /** The first entry in [begin, end) whose code is 0, or -1. */

@@ -55,8 +55,8 @@ export class PoolEngine {
     const dsm = makeDataSpaceMap(tm)
     this.tm = tm
     this.dsm = dsm
-    this.bottom = new Btree(tm, {...blockTimeType, incAll: (vs) => dsm.incAll(vs.map((v) => v.dataBlock)), dec: (v) => void dsm.dec(v.dataBlock)})
-    this.top = new Btree(tm, {...u64Type, incAll: (roots) => roots.forEach((root) => tm.inc(root)), dec: (root) => this.bottom.delete(root)})
+    this.bottom = new Btree(tm, {...blockTimeType, incAll: (vs) => dsm.incAll(vs.map((v) => v.dataBlock)), decAll: (vs) => dsm.decAll(vs.map((v) => v.dataBlock))})
+    this.top = new Btree(tm, {...u64Type, incAll: (roots) => roots.forEach((root) => tm.inc(root)), decAll: (roots) => roots.forEach((root) => this.bottom.delete(root))})
     this.detailsTree = new Btree(tm, deviceDetailsType)
   }
 
