@@ -34,13 +34,29 @@ describe('buffer pool', () => {
     expect(second).to.equal(undefined)
   })
 
-  it('gives small and oversized lengths buffers of their own', async () => {
+  it('gives oversized lengths buffers of their own, and small ones small buffers it reuses and never waits for', async () => {
     const pool = new BufferPool(1, 1 << 20)
-    const small = await pool.take(1000)
     const big = await pool.take(2 << 20)
-    expect(small.length).to.equal(1000)
     expect(big.length).to.equal(2 << 20)
     const pooled = await pool.take(1 << 20)
     expect(pooled.length).to.equal(1 << 20)
+    // The pool's one buffer is out: small lengths still get buffers, each its own while out.
+    const smalls = await Promise.all([1000, 65536, (1 << 20) / 16].map((n) => pool.take(n)))
+    expect(smalls.map((b) => b.length)).to.deep.equal([65536, 65536, 65536])
+    expect(new Set(smalls.map((b) => b.buffer)).size).to.equal(3)
+    pool.release(smalls[1].subarray(100, 200))
+    const again = await pool.take(5000)
+    expect(again.buffer).to.equal(smalls[1].buffer)
+    // A small buffer given back is not a large one: the next large take still waits for the pooled one.
+    let large: Buffer | undefined
+    void pool.take((1 << 20) / 16 + 1).then((b) => {
+      large = b
+    })
+    pool.release(smalls[0])
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(large).to.equal(undefined)
+    pool.release(pooled)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(large!.buffer).to.equal(pooled.buffer)
   })
 })

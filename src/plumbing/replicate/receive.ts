@@ -157,7 +157,7 @@ export async function applyStream(reader: FrameReader, o: ApplyOptions): Promise
   }
 }
 
-/** A pooled buffer for a data record's payload, its data starting on a page: whole blocks of it can bypass the page cache. */
+/** A pooled buffer for a data record's payload, its data a page in: in a large one, whole blocks of it can bypass the page cache. */
 async function dataPayload(payloads: BufferPool, length: number): Promise<Buffer> {
   const buffer = await payloads.take(PAGE - DATA_PREFIX_LENGTH + length)
   return buffer.subarray(PAGE - DATA_PREFIX_LENGTH)
