@@ -12,7 +12,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   const served = args[0] === 'serve' && (await (await import('../dist/ui/serve-fast.js')).serveFast(args.slice(1)))
   // The commands that reach another instance start ssh before oclif loads (src/ui/early-dial.ts).
   const early = ['push', 'pull', 'fetch'].includes(args[0]) ? await import('../dist/ui/early-dial.js') : undefined
-  early?.dialEarly(args)
+  await early?.dialEarly(args)
   try {
     if (!served) await (await import('../dist/cli.js')).run()
   } finally {

@@ -2,16 +2,14 @@
 // directory an fvm home; it is written first (atomically) and the pool and catalog it
 // describes are made after it, by whatever command finds them missing.
 import fs from 'node:fs'
-import path from 'node:path'
 import {parse, parseDocument, stringify} from 'yaml'
 import {FvmError} from '../errors.js'
 import {entry, setEntry} from './catalog/model.js'
+import {configPath} from './home-layout.js'
 import {nameProblem, printable} from './names.js'
 import {writeFileAtomic} from './private-files.js'
 import {parseSize} from './sizes.js'
 
-export const CONFIG_FILE = 'fvm.yaml'
-export const POOL_DIR = 'pool'
 export const CONFIG_VERSION = 1
 
 export interface PoolSettings {
@@ -45,10 +43,6 @@ export interface RemoteConfig {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
-export function configPath(home: string): string {
-  return path.join(home, CONFIG_FILE)
-}
-
 function readConfigText(home: string): string {
   try {
     return fs.readFileSync(configPath(home), 'utf8')
@@ -74,6 +68,12 @@ export function readConfig(home: string): InstanceConfig {
     throw notYaml(file, error as Error)
   }
   return validateConfig(value, file)
+}
+
+/** The instance's configured remotes, by name (the config is read now, whatever is looked up later). */
+export function configuredRemotes(home: string): (name: string) => RemoteConfig | undefined {
+  const remotes = readConfig(home).remotes ?? {}
+  return (name) => entry(remotes, name)
 }
 
 function validateConfig(value: unknown, file: string): InstanceConfig {

@@ -4,6 +4,7 @@
 import {expect} from 'chai'
 import fs from 'node:fs'
 import path from 'node:path'
+import {configuredRemotes} from '../../src/plumbing/config.js'
 import {PROTOCOL_VERSION, Session} from '../../src/plumbing/replicate/session.js'
 import {type Connection, planDial} from '../../src/plumbing/transport/connect.js'
 import {connectSettings} from '../../src/ui/connect-settings.js'
@@ -60,9 +61,9 @@ describe('early dial', function () {
     const line = (): string[] => ['push', `fvm-test:${beta}`, 'mydata/trunk', '--home', alpha]
 
     it('hands the command the connection it started for the same dial', async () => {
-      dialEarly(line())
+      await dialEarly(line())
       expect(await waitFor(() => sshStarts().length === 1, 5000)).to.equal(true)
-      const connection: Connection | undefined = takeEarlyConnection(planDial({home: alpha, remote: `fvm-test:${beta}`, ...connectSettings('fvm')}))
+      const connection: Connection | undefined = takeEarlyConnection(planDial({home: alpha, remote: `fvm-test:${beta}`, ...connectSettings('fvm')}, configuredRemotes(alpha)))
       expect(connection).to.not.equal(undefined)
       const session = new Session(connection!.input, connection!.output)
       await session.send({op: 'hello', protocol: PROTOCOL_VERSION, instance: {name: 'alpha', uuid: '00000000-0000-4000-8000-00000000000a'}})
@@ -75,16 +76,32 @@ describe('early dial', function () {
     })
 
     it('stops a connection started for another dial, and gives nothing', async () => {
-      dialEarly(line())
+      await dialEarly(line())
       expect(await waitFor(() => sshStarts().length === 1, 5000)).to.equal(true)
-      const other = planDial({home: alpha, remote: `fvm-test:${beta}`, ...connectSettings('/elsewhere/fvm')})
+      const other = planDial({home: alpha, remote: `fvm-test:${beta}`, ...connectSettings('/elsewhere/fvm')}, configuredRemotes(alpha))
       expect(takeEarlyConnection(other)).to.equal(undefined)
       expect(await waitFor(() => !processRunning(sshStarts()[0]), 5000)).to.equal(true)
     })
 
+    it('dials a configured remote by its name, and an address only from an instance', async () => {
+      ok(alpha, 'remote', 'add', 'there', `fvm-test:${beta}`)
+      try {
+        await dialEarly(['push', 'there', 'mydata/trunk', '--home', alpha])
+        expect(await waitFor(() => sshStarts().length === 1, 5000)).to.equal(true)
+        expect(takeEarlyConnection(planDial({home: alpha, remote: 'there', ...connectSettings('fvm')}, configuredRemotes(alpha)))).to.not.equal(undefined)
+      } finally {
+        dropEarlyConnection()
+        ok(alpha, 'remote', 'rm', 'there')
+      }
+      fs.rmSync(log, {force: true})
+      await dialEarly(['push', `fvm-test:${beta}`, 'mydata/trunk', '--home', path.join(dir, 'nothing-here')])
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      expect(sshStarts()).to.deep.equal([])
+    })
+
     it('starts nothing for a line it cannot read for sure', async () => {
-      dialEarly([...line(), '--no-such-flag'])
-      dialEarly(['push', '--help'])
+      await dialEarly([...line(), '--no-such-flag'])
+      await dialEarly(['push', '--help'])
       await new Promise((resolve) => setTimeout(resolve, 200))
       expect(sshStarts()).to.deep.equal([])
     })

@@ -6,7 +6,8 @@ import path from 'node:path'
 import type {CatalogState} from '../catalog/model.js'
 import {listBranches, listRemoteBranches, listTags, listVolumes} from '../catalog/ops-lookups.js'
 import {CatalogStore} from '../catalog/store.js'
-import {POOL_DIR, readConfig} from '../config.js'
+import {readConfig} from '../config.js'
+import {POOL_DIR} from '../home-layout.js'
 import {CATALOG_FILE, type InstanceContext} from '../instance-open.js'
 
 export interface PoolNames {

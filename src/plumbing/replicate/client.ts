@@ -4,6 +4,7 @@
 import {FvmError} from '../../errors.js'
 import type {OpenInstance} from '../instance-open.js'
 import {checkName} from '../names.js'
+import {configuredRemotes} from '../config.js'
 import {type ConnectOptions, type Connection, planDial, startConnection} from '../transport/connect.js'
 import {PROTOCOL_VERSION, Session, field} from './session.js'
 
@@ -33,7 +34,8 @@ export interface Dialled {
  * started yet. Whatever happened, the child is gone when this returns.
  */
 export async function withConnection<R>(o: ConnectOptions, fn: (dialled: Dialled) => Promise<R>): Promise<R> {
-  const dial = planDial(o)
+  // The config is read whatever REMOTE is, so a missing instance is reported before a bad address.
+  const dial = planDial(o, configuredRemotes(o.home))
   const connection = o.started?.(dial) ?? startConnection(dial)
   const listen = (): void => connection.listen(o.onStderr ?? (() => {}))
   try {

@@ -7,8 +7,7 @@
 import {execa, type ResultPromise} from 'execa'
 import type {Readable, Writable} from 'node:stream'
 import {FvmError} from '../../errors.js'
-import {readConfig} from '../config.js'
-import {entry} from '../catalog/model.js'
+import type {RemoteConfig} from '../config.js'
 import {nameProblem} from '../names.js'
 import {type ParseAddressOptions, type RemoteAddress, formatRemoteAddress, parseRemoteAddress, sshArgv} from './address.js'
 
@@ -53,20 +52,19 @@ export interface Connection {
   lastError(): string | undefined
 }
 
-/**
- * What REMOTE names: a configured remote (which wins, as in git), or an address. The
- * config is read whatever REMOTE is, so a missing instance is reported before a bad address.
- */
-export function resolveRemote(o: Pick<ConnectOptions, 'home' | 'remote' | 'cwd' | 'userHome'>): {remote: string | null; address: RemoteAddress} {
-  const remotes = readConfig(o.home).remotes ?? {}
-  const configured = nameProblem(o.remote) ? undefined : entry(remotes, o.remote)
-  if (configured) return {remote: o.remote, address: parseRemoteAddress(configured.url, {cwd: o.home})}
+/** The instance's configured remotes by name (config.ts's configuredRemotes), or none. */
+export type RemoteLookup = (name: string) => RemoteConfig | undefined
+
+/** What REMOTE names: a configured remote (which wins, as in git), or an address. */
+export function resolveRemote(o: Pick<ConnectOptions, 'home' | 'remote' | 'cwd' | 'userHome'>, configured: RemoteLookup): {remote: string | null; address: RemoteAddress} {
+  const named = nameProblem(o.remote) ? undefined : configured(o.remote)
+  if (named) return {remote: o.remote, address: parseRemoteAddress(named.url, {cwd: o.home})}
   return {remote: null, address: parseRemoteAddress(o.remote, o)}
 }
 
 /** The program that reaches REMOTE's `fvm serve`: ssh, or this fvm for a local instance. */
-export function planDial(o: ConnectOptions): Dial {
-  const {remote, address} = resolveRemote(o)
+export function planDial(o: ConnectOptions, configured: RemoteLookup): Dial {
+  const {remote, address} = resolveRemote(o, configured)
   const argv =
     address.kind === 'local'
       ? [...o.localFvm, 'serve', '--home', address.home]
