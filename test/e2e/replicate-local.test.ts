@@ -45,6 +45,22 @@ describe('push, fetch and pull (local)', function () {
     expect(third.branches[0]).to.include({action: 'up-to-date', dataBytes: 0})
   })
 
+  it('sends another instance the whole volume, then each instance what it lacks', () => {
+    const alpha = alphaWithData()
+    const [beta, gamma] = [t.home('beta'), t.home('gamma')]
+    ok(alpha, 'push', beta)
+    fill(alpha, 'mydata/trunk', 5 * BLOCK, BLOCK)
+    // Pushed to beta only so far: the walk a push does early is against beta's snapshot, not what gamma has (nothing).
+    const toGamma = ok(alpha, 'push', gamma)
+    expect(toGamma.branches[0]).to.include({action: 'new', base: null, dataBytes: 16 * MiB})
+    fill(alpha, 'mydata/trunk', 9 * BLOCK, BLOCK)
+    const toBeta = ok(alpha, 'push', beta)
+    expect(toBeta.branches[0]).to.include({action: 'fast-forward', dataBytes: 2 * BLOCK})
+    expect(contentHash(beta, 'alpha/mydata/trunk')).to.equal(contentHash(alpha, 'mydata/trunk'))
+    expect(ok(alpha, 'push', gamma).branches[0]).to.include({action: 'fast-forward', dataBytes: BLOCK})
+    expect(contentHash(gamma, 'alpha/mydata/trunk')).to.equal(contentHash(alpha, 'mydata/trunk'))
+  })
+
   it('refuses a push that is not a fast-forward, changing nothing there; --force replaces it, kept in the reflog', () => {
     const alpha = alphaWithData()
     const beta = t.home('beta')

@@ -5,7 +5,7 @@ import {expect} from 'chai'
 import {randomBytes} from 'node:crypto'
 import {ThinPool} from '../../src/dm/thin/thin-pool.js'
 import {discardVolume, writeVolume} from '../../src/dm/thin/volume-io.js'
-import {type ExtentSource, extentsToSend, planExtents} from '../../src/plumbing/replicate/send.js'
+import {type ExtentSource, extentsToSend, planExtents, planFewExtents} from '../../src/plumbing/replicate/send.js'
 import {cleanupScratchDirs, scratchDir} from '../dm/helpers.js'
 
 const BLOCK = 64 * 1024
@@ -45,4 +45,12 @@ describe('the extents a stream sends', () => {
       })
     })
   }
+
+  it('are walked early only when few: past the most asked for, the walk gives up', () => {
+    const walked = [...extentsToSend(source)]
+    expect(planFewExtents(source, walked.length - 1)).to.equal(undefined)
+    const few = planFewExtents(source, walked.length)
+    expect(few?.counts.extents).to.equal(walked.length)
+    expect([...few!.extents()]).to.deep.equal(walked)
+  })
 })

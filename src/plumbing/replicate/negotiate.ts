@@ -12,7 +12,7 @@ import type {InstanceContext, OpenInstance} from '../instance-open.js'
 import {checkName} from '../names.js'
 import {STREAM_FORMAT, type StreamHeader} from '../stream/format.js'
 import {commitOperation} from '../transaction.js'
-import {type Extent, type ExtentSource, planExtents, sendStream} from './send.js'
+import {type Extent, type ExtentSource, type PlannedExtents, planExtents, sendStream} from './send.js'
 import {type Message, type Session, field} from './session.js'
 
 /** How far back a lineage is told to the other side: deep enough for any real history. */
@@ -134,10 +134,15 @@ export interface StreamPlan {
   extents: Iterable<Extent>
 }
 
-/** The header and extents of a stream of `snapshot` against `base` from byte `resumeFrom`. */
+/**
+ * The header and extents of a stream of `snapshot` against `base` from byte `resumeFrom`;
+ * `walked`, when given, is that very walk, done already (against a device that maps the
+ * same blocks as the snapshot).
+ */
 export function planStream(
   instance: OpenInstance,
   o: {snapshot: Snapshot; base: string | null; branch: string; resumeFrom: number},
+  walked?: PlannedExtents,
 ): StreamPlan {
   const state = instance.catalog.committed().value
   const target = materialised(state, o.snapshot.uuid)
@@ -148,7 +153,7 @@ export function planStream(
     throw new FvmError('corrupt', `cannot resume at byte ${o.resumeFrom} of volume "${volume.name}"`)
   }
   const source: ExtentSource = {pool: instance.pool, base: base?.device ?? null, target: target.device, size: volume.size, resumeFrom: o.resumeFrom}
-  const planned = planExtents(source)
+  const planned = walked ?? planExtents(source)
   const header: StreamHeader = {
     format: STREAM_FORMAT,
     instance: instance.config.name,

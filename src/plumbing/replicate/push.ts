@@ -11,7 +11,7 @@ import {setRemoteInstance} from '../remotes.js'
 import type {ConnectOptions} from '../transport/connect.js'
 import {type Peer, withConnection, withPeer} from './client.js'
 import {commonBase, lineageOf, planStream, sendableSnapshot, unchangedSinceBase} from './negotiate.js'
-import {type SendProgress, planExtents, sendStream} from './send.js'
+import {type PlannedExtents, type SendProgress, planExtents, planFewExtents, sendStream} from './send.js'
 import {type Message, field} from './session.js'
 import {type PreparedOperation, prepareOperation} from '../transaction.js'
 
@@ -78,9 +78,10 @@ export async function push(o: PushOptions): Promise<PushResult> {
       if (as !== undefined && new Set(branches.map((b) => b.split('/')[0])).size > 1) {
         throw new FvmError('usage', `--as names one volume, but ${o.refs.join(', ') || 'everything'} is more than one`)
       }
+      const early = branches.length === 1 && !o.dryRun ? likelyStream(instance, branches[0]) : undefined
       return withPeer(instance, dialled, async (peer) => {
         const pushed: PushedBranch[] = []
-        for (const branch of branches) pushed.push(await pushBranch(instance, peer, branch, o, as))
+        for (const branch of branches) pushed.push(await pushBranch(instance, peer, branch, o, as, early))
         return {remote: peer.remote ?? o.remote, instance: peer.name, dryRun: o.dryRun, branches: pushed, bytesSent: peer.session.bytesSent, peer: peer.remote}
       })
     }),
@@ -110,8 +111,36 @@ async function askRemote(peer: Peer, instanceName: string, volume: Volume, branc
   return {head: field(answer, 'head', 'string', {nullable: true}), have: new Set(have as string[]), receiving}
 }
 
+/** The most extents a walk done early may find: a wrong guess then costs at most about as long as ssh takes to connect. */
+const LIKELY_STREAM_EXTENTS = 4096
+
+/** The delta walk of a push, done before the other side answers, and the base it is against. */
+interface LikelyStream {
+  branch: string
+  base: string
+  walked: PlannedExtents
+}
+
+/**
+ * The stream a push of the branch will most likely send, worked out while the connection
+ * is still being made (the walk is the one step between the other side's answer and the
+ * data that costs much): against the snapshot the branch was last pushed as, when it was
+ * pushed to one instance only, and from the branch's device, which the push's snapshot
+ * of it will map the same as (the open instance is locked: nothing writes in between).
+ * None for a walk longer than a guess is worth.
+ */
+function likelyStream(instance: OpenInstance, ref: string): LikelyStream | undefined {
+  const state = instance.catalog.committed().value
+  const {volume, branch} = findBranch(state, parseIn(state, ref, ['branch']))
+  const pushed = Object.values(branch.pushed)
+  const base = pushed.length === 1 ? entry(state.snapshots, pushed[0]) : undefined
+  if (base?.device == null) return undefined
+  const walked = planFewExtents({pool: instance.pool, base: base.device, target: branch.device, size: volume.size, resumeFrom: 0}, LIKELY_STREAM_EXTENTS)
+  return walked && {branch: ref, base: base.uuid, walked}
+}
+
 /** Pushes one branch, recording what the other side then holds. */
-async function pushBranch(instance: OpenInstance, peer: Peer, ref: string, o: PushOptions, as: string | undefined): Promise<PushedBranch> {
+async function pushBranch(instance: OpenInstance, peer: Peer, ref: string, o: PushOptions, as: string | undefined, early?: LikelyStream): Promise<PushedBranch> {
   const me = instance.config.name
   const state = instance.catalog.committed().value
   const {volume, branch} = findBranch(state, parseIn(state, ref, ['branch']))
@@ -137,7 +166,9 @@ async function pushBranch(instance: OpenInstance, peer: Peer, ref: string, o: Pu
   const base = resumable?.base ?? deltaBase(instance, line, view, fastForward)
   const record = (): PreparedOperation<RecordPushRequest> =>
     prepareOperation(instance, (s) => recordPush(s, {branch: ref, instance: peer.name, snapshot: target.uuid}), o)
-  const request = {volume, branch, target, base, expected: view.head, force: o.force, as, resumeFrom: resumable?.received ?? 0, record}
+  // The walk done early holds for a new snapshot of the branch (not a staged one) against the same base.
+  const walked = !resumable && early?.branch === ref && early.base === base ? early.walked : undefined
+  const request = {volume, branch, target, base, expected: view.head, force: o.force, as, resumeFrom: resumable?.received ?? 0, walked, record}
   const sent = await sendSnapshot(instance, peer, request, o)
   const action: PushAction = view.head === null ? 'new' : fastForward ? 'fast-forward' : 'forced'
   const done = outcome({action, snapshot: target.uuid, base, resumedFrom: sent.resumedFrom, dataBytes: sent.dataBytes})
@@ -186,6 +217,8 @@ interface SendRequest {
   as: string | undefined
   /** Where the receiver said its staged stream stands (0: none). */
   resumeFrom: number
+  /** The stream's delta walk from byte 0, if it was done early (likelyStream). */
+  walked: PlannedExtents | undefined
   /** What the receiver holds once it has published the stream, to be committed then. */
   record: () => PreparedOperation<RecordPushRequest>
 }
@@ -203,7 +236,8 @@ async function sendSnapshot(instance: OpenInstance, peer: Peer, r: SendRequest, 
     force: r.force,
   })
   // Worked out while the other side stages the stream; again if it resumes elsewhere than it said it would.
-  const planFrom = (resumeFrom: number) => planStream(instance, {snapshot: r.target, base: r.base, branch: r.branch.name, resumeFrom})
+  const planFrom = (resumeFrom: number) =>
+    planStream(instance, {snapshot: r.target, base: r.base, branch: r.branch.name, resumeFrom}, resumeFrom === 0 ? r.walked : undefined)
   const planned = planFrom(r.resumeFrom)
   const ready = await session.receive(['ready'], `starting to send "${r.volume.name}/${r.branch.name}"`)
   const resumeFrom = field(ready, 'received', 'number')

@@ -86,10 +86,19 @@ export interface PlannedExtents {
 
 /** Walks the extents once (mappings only, no data) to count them, keeping them when there are at most `keep`. */
 export function planExtents(o: ExtentSource, keep = KEPT_EXTENTS): PlannedExtents {
+  return walkExtents(o, keep, Number.POSITIVE_INFINITY)!
+}
+
+/** planExtents for a walk that may not be needed: it gives up (undefined) past `most` extents. */
+export function planFewExtents(o: ExtentSource, most: number): PlannedExtents | undefined {
+  return walkExtents(o, most, most)
+}
+
+function walkExtents(o: ExtentSource, keep: number, most: number): PlannedExtents | undefined {
   const counts: StreamCounts = {extents: 0, dataBytes: 0, zeroBytes: 0}
   let kept: Extent[] | undefined = []
   for (const e of extentsToSend(o)) {
-    counts.extents++
+    if (++counts.extents > most) return undefined
     if (e.kind === 'data') counts.dataBytes += e.length
     else counts.zeroBytes += e.length
     if (kept && kept.push(e) > keep) kept = undefined
