@@ -100,6 +100,21 @@ export function prepareOperation<R>(instance: OpenInstance, operation: Operation
   }
 }
 
+/**
+ * Prepares the operation, then commits it once `until` resolves (the operation's own work
+ * in memory overlaps what that waits for); drops it if `until` fails.
+ */
+export async function commitOperationAfter<R>(instance: OpenInstance, operation: Operation<R>, ctx: InstanceContext, until: () => Promise<unknown>): Promise<R> {
+  const prepared = prepareOperation(instance, operation, ctx)
+  try {
+    await until()
+  } catch (error) {
+    prepared.abandon()
+    throw error
+  }
+  return prepared.commit()
+}
+
 /** Runs one catalog operation through the two-phase commit and returns its result. */
 export function commitOperation<R>(instance: OpenInstance, operation: Operation<R>, ctx: InstanceContext = {home: instance.home}): R {
   return prepareOperation(instance, operation, ctx).commit()

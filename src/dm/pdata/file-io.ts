@@ -69,8 +69,7 @@ class NodePoolFile implements PoolFile {
   }
 
   pwrite(buf: Buffer, position: number): void {
-    let done = 0
-    while (done < buf.length) done += fs.writeSync(this.fd, buf, done, buf.length - done, position + done)
+    this.pwritev([buf], position)
   }
 
   private pwritev(buffers: Buffer[], position: number): void {

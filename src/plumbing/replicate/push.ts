@@ -13,7 +13,7 @@ import {type Peer, withConnection, withPeer} from './client.js'
 import {commonBase, lineageOf, planStream, sendableSnapshot, unchangedSinceBase} from './negotiate.js'
 import {type PlannedExtents, type SendProgress, planExtents, planFewExtents, sendStream} from './send.js'
 import {type Message, field} from './session.js'
-import {type PreparedOperation, prepareOperation} from '../transaction.js'
+import {type Operation, commitOperationAfter} from '../transaction.js'
 
 export type PushAction = 'new' | 'fast-forward' | 'forced' | 'up-to-date' | 'refused'
 
@@ -164,8 +164,7 @@ async function pushBranch(instance: OpenInstance, peer: Peer, ref: string, o: Pu
     return outcome({action: 'refused', snapshot: target.uuid, base: null, resumedFrom: 0, dataBytes: 0, reason: notFastForward(peer.name, remoteBranch)})
   }
   const base = resumable?.base ?? deltaBase(instance, line, view, fastForward)
-  const record = (): PreparedOperation<RecordPushRequest> =>
-    prepareOperation(instance, (s) => recordPush(s, {branch: ref, instance: peer.name, snapshot: target.uuid}), o)
+  const record: Operation<RecordPushRequest> = (s) => recordPush(s, {branch: ref, instance: peer.name, snapshot: target.uuid})
   // The walk done early holds for a new snapshot of the branch (not a staged one) against the same base.
   const walked = !resumable && early?.branch === ref && early.base === base ? early.walked : undefined
   const request = {volume, branch, target, base, expected: view.head, force: o.force, as, resumeFrom: resumable?.received ?? 0, walked, record}
@@ -219,8 +218,8 @@ interface SendRequest {
   resumeFrom: number
   /** The stream's delta walk from byte 0, if it was done early (likelyStream). */
   walked: PlannedExtents | undefined
-  /** What the receiver holds once it has published the stream, to be committed then. */
-  record: () => PreparedOperation<RecordPushRequest>
+  /** Records what the receiver holds once it has published the stream, committed then. */
+  record: Operation<RecordPushRequest>
 }
 
 async function sendSnapshot(instance: OpenInstance, peer: Peer, r: SendRequest, o: PushOptions): Promise<{resumedFrom: number; dataBytes: number}> {
@@ -253,14 +252,7 @@ async function sendSnapshot(instance: OpenInstance, peer: Peer, r: SendRequest, 
     throw error
   }
   // Made while the receiver finishes (releasing the delta base a push to it superseded is the slow part).
-  const record = r.record()
-  try {
-    await session.receive(['received'], `sending "${r.volume.name}/${r.branch.name}"`)
-  } catch (error) {
-    record.abandon()
-    throw error
-  }
-  record.commit()
+  await commitOperationAfter(instance, r.record, o, () => session.receive(['received'], `sending "${r.volume.name}/${r.branch.name}"`))
   return {resumedFrom: resumeFrom, dataBytes: plan.header.dataBytes}
 }
 

@@ -22,7 +22,7 @@ import {BufferPool} from '../stream/buffer-pool.js'
 import {StreamDecoder} from '../stream/decoder.js'
 import {DATA_PREFIX_LENGTH, MAX_DATA, RecordKind, type StreamHeader} from '../stream/format.js'
 import type {FrameReader} from '../stream/frames.js'
-import {commitOperation, prepareOperation} from '../transaction.js'
+import {commitOperation, commitOperationAfter} from '../transaction.js'
 
 /**
  * Progress commits: about 16 per stream, so a resume repeats little of it; never over
@@ -126,14 +126,8 @@ export async function applyStream(reader: FrameReader, o: ApplyOptions): Promise
       }
     }
     // Made while the last writes, already under way, go to the disk: releasing the head it replaces walks that head's mappings.
-    const publish = prepareOperation(instance, (state, context) => finishReceive(state, {snapshot: uuid}, context), o.ctx)
-    try {
-      await sink?.drain()
-    } catch (error) {
-      publish.abandon()
-      throw error
-    }
-    return {...publish.commit(), dataBytes: received}
+    const published = await commitOperationAfter(instance, (state, context) => finishReceive(state, {snapshot: uuid}, context), o.ctx, async () => sink?.drain())
+    return {...published, dataBytes: received}
   } catch (error) {
     // No write may land after this: the blocks they go to are free again once rolled back.
     const written = sink === undefined || (await sink.drain().then(() => true, () => false))
