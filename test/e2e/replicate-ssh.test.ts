@@ -111,4 +111,10 @@ describe('push and pull over ssh', function () {
     const r = json(alpha, ['push', 'ssh://127.0.0.1:1/x', 'mydata/trunk'], 7)
     expect(r.error.message).to.match(/connection|closed|reach/)
   })
+
+  it('reports an ssh program that cannot be started as a remote failure, naming it', () => {
+    const r = fvm(['push', `fvm-test:${beta}`, 'mydata/trunk', '--home', alpha], {env: {FVM_SSH: path.join(dir, 'no-such-ssh')}})
+    expect(r.status, r.stderr).to.equal(7)
+    expect(r.stderr.trim().split('\n')[0]).to.match(/^error: cannot reach "fvm-test:.*": spawn .*no-such-ssh ENOENT$/)
+  })
 })

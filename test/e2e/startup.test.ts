@@ -1,5 +1,5 @@
-// Start-up stays light: a command loads only what it uses; prompts, spinners,
-// tables and subprocess helpers load on first use, and `fvm serve` (on every
+// Start-up stays light: a command loads only what it uses; prompts, spinners and
+// tables load on first use, and `fvm serve` (on every
 // connection's critical path) does without the command framework.
 import {expect} from 'chai'
 import {spawnSync} from 'node:child_process'
@@ -9,7 +9,7 @@ import {fileURLToPath} from 'node:url'
 import {fvmBin, tempDir} from '../support/cli.js'
 import {repoRoot} from '../support/tools.js'
 
-const HEAVY = ['@inquirer', 'ora', 'cli-table3', 'execa']
+const HEAVY = ['@inquirer', 'ora', 'cli-table3']
 
 /** The package a source or module path is in; undefined for fvm's own. */
 function packageOf(file: string): string | undefined {
@@ -43,7 +43,7 @@ describe('start-up cost', () => {
     expect([...loadedPackages(['--version'], dir)]).to.deep.equal([])
   })
 
-  it('fvm init loads none of the interactive or subprocess libraries', () => {
+  it('fvm init loads none of the interactive libraries', () => {
     const loaded = loadedPackages(['init', '--home', path.join(dir, 'h')], dir)
     expect(loaded.has('@oclif/core'), 'the trace works').to.equal(true)
     for (const lib of HEAVY) expect(loaded.has(lib), `${lib} was loaded`).to.equal(false)

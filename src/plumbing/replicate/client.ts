@@ -67,7 +67,8 @@ export async function withPeer<R>(instance: OpenInstance, dialled: Dialled, fn: 
     return result
   } catch (error) {
     connection.kill()
-    await connection.close().catch(() => 1)
+    // A program that could not be started is why everything after failed: close() says so.
+    await connection.close()
     // A side that failed before it could speak the protocol said why on its stderr.
     const said = connection.lastError()
     const code = (error as NodeJS.ErrnoException).code

@@ -1,10 +1,12 @@
-// Reaching another instance's `fvm serve`: over ssh (launched with execa, so the user's
+// Reaching another instance's `fvm serve`: over ssh (the user's own ssh program, so their
 // ~/.ssh/config, agent and keys apply; FVM_SSH replaces the ssh command) or, for a
 // local path or file:// URL, as a child process of this fvm. Either way the child's
 // stdin and stdout are the connection and its stderr is the other side's chatter, held
 // until someone listens. Planning the dial and starting it are apart, so a connection
-// started early (src/ui/early-dial.ts) is taken only for the very same dial.
-import {execa, type ResultPromise} from 'execa'
+// started early (src/ui/early-dial.ts) is taken only for the very same dial. Started
+// with node's own spawn, not execa: loading execa took 25-40 ms before every push could
+// dial, and none of what it adds (buffered output, a result promise) fits a connection.
+import {spawn} from 'node:child_process'
 import type {Readable, Writable} from 'node:stream'
 import {FvmError} from '../../errors.js'
 import type {RemoteConfig} from '../config.js'
@@ -76,10 +78,14 @@ export function planDial(o: ConnectOptions, configured: RemoteLookup): Dial {
 export function startConnection(dial: Dial): Connection {
   const {remote, address, argv} = dial
   const [file, ...args] = argv
-  const child: ResultPromise = execa(file, args, {stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false, stripFinalNewline: false})
+  const child = spawn(file, args, {stdio: 'pipe'})
   let spawnError: Error | undefined
-  child.catch((error: Error) => {
-    spawnError = error
+  const exited = new Promise<number | undefined>((resolve) => {
+    child.once('error', (error) => {
+      spawnError = error
+      resolve(undefined)
+    })
+    child.once('close', (code) => resolve(code ?? undefined))
   })
   let lastError: string | undefined
   let lastLine: string | undefined
@@ -92,31 +98,31 @@ export function startConnection(dial: Dial): Connection {
     else held.push(line)
   }
   let partial = ''
-  child.stderr!.setEncoding('utf8')
-  child.stderr!.on('data', (text: string) => {
+  child.stderr.setEncoding('utf8')
+  child.stderr.on('data', (text: string) => {
     const lines = (partial + text).split('\n')
     partial = lines.pop() ?? ''
     for (const line of lines) onLine(line)
   })
-  child.stderr!.on('end', () => {
+  child.stderr.on('end', () => {
     if (partial) onLine(partial)
   })
   return {
     remote,
     address,
-    input: child.stdout!,
-    output: child.stdin!,
+    input: child.stdout,
+    output: child.stdin,
     listen(show: (line: string) => void): void {
       listener = show
       for (const line of held.splice(0)) show(line)
     },
     async close(): Promise<number> {
-      if (!child.stdin!.writableEnded) child.stdin!.end()
-      const result = await child
-      if (spawnError && result.exitCode === undefined) {
+      if (!child.stdin.writableEnded) child.stdin.end()
+      const exitCode = await exited
+      if (spawnError && exitCode === undefined) {
         throw new FvmError('remote', `cannot reach "${formatRemoteAddress(address)}": ${spawnError.message.split('\n')[0]}`)
       }
-      return result.exitCode ?? 1
+      return exitCode ?? 1
     },
     kill(): void {
       child.kill('SIGKILL')
