@@ -32,7 +32,7 @@ describe('fvm serve pipe buffers', function () {
     if (dir) fs.rmSync(dir, {recursive: true, force: true})
   })
 
-  it('enlarges stdin and stdout to 1 MiB when they are pipes', async () => {
+  it('enlarges stdin and stdout to 1 MiB when they are pipes, leaving them non-blocking', async () => {
     const fifos = ['in', 'out'].map((name) => path.join(dir, name))
     for (const fifo of fifos) execFileSync('mkfifo', [fifo])
     // Read and write ends at once (r+ does not wait for the other side); serve waits for a hello meanwhile.
@@ -48,6 +48,9 @@ describe('fvm serve pipe buffers', function () {
         return [0, 1].map((fd) => pipeSize(`/proc/${child.pid}/fd/${fd}`))
       }
       expect(await sizes()).to.deep.equal([1024 * 1024, 1024 * 1024])
+      // Still non-blocking for Node's event loop: perl did not inherit (and reset) them.
+      const nonBlocking = [0, 1].map((fd) => (Number.parseInt(/^flags:\s+([0-7]+)$/m.exec(fs.readFileSync(`/proc/${child.pid}/fdinfo/${fd}`, 'utf8'))![1], 8) & 0o4000) !== 0)
+      expect(nonBlocking).to.deep.equal([true, true])
     } finally {
       child.kill('SIGKILL')
       for (const fd of [input, output]) fs.closeSync(fd)
