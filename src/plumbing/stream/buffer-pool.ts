@@ -18,7 +18,7 @@ export class BufferPool {
   #unmade: number
   readonly #free: Buffer[] = []
   readonly #smallFree: Buffer[] = []
-  /** Memory of the buffers handed out, large and small: a release of anything else (or a second release) does nothing. */
+  /** Memory of the pool's buffers handed out, large and small apart: a release of anything else (or a second release) does nothing. */
   readonly #out = new Set<ArrayBufferLike>()
   readonly #smallOut = new Set<ArrayBufferLike>()
   readonly #waiting: ((buffer: Buffer) => void)[] = []
