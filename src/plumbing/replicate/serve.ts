@@ -2,7 +2,7 @@
 // (stdin/stdout under ssh or as a local child). It holds its instance's lock for the
 // whole session, answers what it has, receives streams into staged devices and sends
 // streams from snapshots. Every request is checked as untrusted input.
-import type {Readable, Writable} from 'node:stream'
+import type {Writable} from 'node:stream'
 import {FvmError} from '../../errors.js'
 import type {ReceiveRequest} from '../catalog/ops-receive.js'
 import {type InstanceContext, type OpenInstance, withInstanceAsync} from '../instance-open.js'
@@ -13,7 +13,7 @@ import {branchToSend, receiveRequestOf, remoteState, sendRequested, recordSent} 
 export interface ServeOptions extends InstanceContext {
   /** Refuse to receive: nothing named here changes (sending may still take its hidden snapshot). */
   readOnly: boolean
-  input: Readable
+  input: AsyncIterable<Uint8Array>
   output: Writable
 }
 

@@ -3,7 +3,7 @@
 // reader holds the writer back instead of filling its memory; bytes written are counted
 // (what crossed the wire, for `push --json`). A side that fails sends an 'error'
 // message before it stops; the other side raises it as its own error.
-import type {Readable, Writable} from 'node:stream'
+import type {Writable} from 'node:stream'
 import {type ExitCodeName, FvmError} from '../../errors.js'
 import {type FrameLimits, FrameReader, encodeJsonFrame, parseJsonPayload} from '../stream/frames.js'
 
@@ -31,7 +31,7 @@ export class Session {
   /** Called when the queue is down to half the write-ahead, while a writer waits for that. */
   #room: (() => void) | undefined
 
-  constructor(input: Readable, output: Writable) {
+  constructor(input: AsyncIterable<Uint8Array>, output: Writable) {
     // Every record is applied (or sent on) before the next is read.
     this.reader = new FrameReader(input, {transient: true})
     this.#output = output

@@ -75,14 +75,27 @@ export function parseJsonPayload(payload: Buffer, what: string): Record<string, 
   return value as Record<string, unknown>
 }
 
+/** An input that can read a payload straight into the buffer it is gathered in (saving a copy). */
+export interface DirectInput {
+  /** Fills TARGET, or as much of it as came before the input ended (0: it had ended). */
+  readInto(target: Buffer): Promise<number>
+}
+
+function isDirectInput(input: object): input is DirectInput {
+  return typeof (input as Partial<DirectInput>).readInto === 'function'
+}
+
 /**
  * Reads frames from a byte source (a Node Readable or any async iterable of bytes),
  * holding at most the frame being read plus one input chunk. A payload that lies
  * within one input chunk is returned as a view of it, with no copy; a longer one is
- * copied once, as it arrives, into a buffer of the checked length.
+ * copied once, as it arrives, into a buffer of the checked length (or, from a
+ * DirectInput, read straight into it).
  */
 export class FrameReader {
   readonly #input: AsyncIterator<Uint8Array | string>
+  /** The input, if it can read a payload straight into the buffer it is gathered in. */
+  readonly #direct: DirectInput | undefined
   /** Input received and not yet returned, in order. */
   readonly #pending: Buffer[] = []
   #pendingBytes = 0
@@ -100,6 +113,7 @@ export class FrameReader {
    */
   constructor(input: AsyncIterable<Uint8Array | string>, options: {transient?: boolean} = {}) {
     this.#input = input[Symbol.asyncIterator]()
+    this.#direct = isDirectInput(input) ? input : undefined
     this.#transient = options.transient ?? false
   }
 
@@ -144,7 +158,10 @@ export class FrameReader {
     for (let filled = 0; ;) {
       filled += this.#take(Math.min(this.#pendingBytes, length - filled)).copy(payload, filled)
       if (filled === length) return {kind, payload, at}
-      if (!(await this.#pull())) {
+      const direct = this.#direct === undefined || this.#ended ? 0 : await this.#direct.readInto(payload.subarray(filled, length))
+      filled += direct
+      this.#bytesRead += direct
+      if (direct === 0 && !(await this.#pull())) {
         throw new StreamTruncated(`stream truncated at byte ${this.#bytesRead}: frame ${kindName(kind)} at byte ${at} has ${filled} of its ${length} payload bytes`)
       }
     }
