@@ -8,7 +8,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 tools="$here/.tools"
 packages=(thin-provisioning-tools qemu-utils libnbd-bin openssh-server openssh-client
-  qemu-system-x86 linux-image-amd64 busybox-static cpio dmsetup tmux man-db rsync time zsh)
+  qemu-system-x86 linux-image-amd64 busybox-static cpio dmsetup tmux man-db rsync time xxhash zsh)
 
 missing=()
 for p in "${packages[@]}"; do

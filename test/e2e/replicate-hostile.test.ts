@@ -18,7 +18,7 @@ import {gc} from '../../src/plumbing/catalog/ops-gc.js'
 import {removeRemoteBranch} from '../../src/plumbing/catalog/ops-remote.js'
 import {type OpenInstance, withInstance, withInstanceAsync} from '../../src/plumbing/instance-open.js'
 import {applyStream, stageReceive} from '../../src/plumbing/replicate/receive.js'
-import {MESSAGE_KIND} from '../../src/plumbing/replicate/session.js'
+import {MESSAGE_KIND, PROTOCOL_VERSION} from '../../src/plumbing/replicate/session.js'
 import {DATA_PREFIX_LENGTH} from '../../src/plumbing/stream/format.js'
 import {FRAME_HEAD_LENGTH, FrameReader, encodeJsonFrame, parseJsonPayload} from '../../src/plumbing/stream/frames.js'
 import {commitOperation} from '../../src/plumbing/transaction.js'
@@ -181,7 +181,7 @@ describe('hostile streams', function () {
     const child = spawn(process.execPath, [fvmBin, 'serve', '--home', home], {stdio: ['pipe', 'pipe', 'ignore']})
     const killer = setTimeout(() => child.kill('SIGKILL'), 10_000)
     child.stdin.on('error', () => {})
-    child.stdin.write(encodeJsonFrame(MESSAGE_KIND, {op: 'hello', protocol: 1, instance: {name: 'sender', uuid: uuids.volume}}))
+    child.stdin.write(encodeJsonFrame(MESSAGE_KIND, {op: 'hello', protocol: PROTOCOL_VERSION, instance: {name: 'sender', uuid: uuids.volume}}))
     child.stdin.write(encodeJsonFrame(MESSAGE_KIND, {op: 'receive', ...request}))
     child.stdin.end(bytes)
     const answers: Record<string, unknown>[] = []

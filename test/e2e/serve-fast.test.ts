@@ -6,7 +6,7 @@ import {expect} from 'chai'
 import {spawnSync} from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import {MESSAGE_KIND} from '../../src/plumbing/replicate/session.js'
+import {MESSAGE_KIND, PROTOCOL_VERSION} from '../../src/plumbing/replicate/session.js'
 import {encodeJsonFrame} from '../../src/plumbing/stream/frames.js'
 import {plainServeFlags} from '../../src/ui/serve-fast.js'
 import {fvm, fvmBin, tempDir} from '../support/cli.js'
@@ -14,7 +14,7 @@ import {repoRoot} from '../support/tools.js'
 
 const cliBundle = path.join(repoRoot, 'dist/cli.js')
 const UUID = '00000000-0000-4000-8000-000000000001'
-const hello = encodeJsonFrame(MESSAGE_KIND, {op: 'hello', protocol: 1, instance: {name: 'sender', uuid: UUID}})
+const hello = encodeJsonFrame(MESSAGE_KIND, {op: 'hello', protocol: PROTOCOL_VERSION, instance: {name: 'sender', uuid: UUID}})
 const bye = encodeJsonFrame(MESSAGE_KIND, {op: 'bye'})
 
 interface Run {

@@ -4,12 +4,12 @@ import {expect} from 'chai'
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import {MESSAGE_KIND} from '../../src/plumbing/replicate/session.js'
+import {MESSAGE_KIND, PROTOCOL_VERSION} from '../../src/plumbing/replicate/session.js'
 import {encodeJsonFrame} from '../../src/plumbing/stream/frames.js'
 import {fvm, fvmBin, tempDir} from '../support/cli.js'
 import {needTools} from '../support/tools.js'
 
-const hello = encodeJsonFrame(MESSAGE_KIND, {op: 'hello', protocol: 1, instance: {name: 'sender', uuid: '00000000-0000-4000-8000-000000000001'}})
+const hello = encodeJsonFrame(MESSAGE_KIND, {op: 'hello', protocol: PROTOCOL_VERSION, instance: {name: 'sender', uuid: '00000000-0000-4000-8000-000000000001'}})
 const bye = encodeJsonFrame(MESSAGE_KIND, {op: 'bye'})
 
 /** The capacity of the pipe `file` (a /proc fd link) names, as F_GETPIPE_SZ reports it. */

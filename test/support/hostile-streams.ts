@@ -13,7 +13,7 @@
 import {type DataRecord, type DecoderLimits, StreamDecoder, type ZeroRecord} from '../../src/plumbing/stream/decoder.js'
 import {StreamEncoder} from '../../src/plumbing/stream/encoder.js'
 import {
-  crc32, DATA_CRC_AT, DATA_PREFIX_LENGTH, dataRecordCrc, MAX_DATA, MAX_HEADER_LENGTH, RecordKind, type StreamCounts, type StreamHeader,
+  crc32, DATA_CHECKSUM_AT, DATA_PREFIX_LENGTH, dataRecordChecksum, MAX_DATA, MAX_HEADER_LENGTH, RecordKind, STREAM_FORMAT, type StreamCounts, type StreamHeader,
   TRAILER_PAYLOAD_LENGTH, ZERO_CRC_AT, ZERO_PAYLOAD_LENGTH, zeroRecordCrc,
 } from '../../src/plumbing/stream/format.js'
 import {FRAME_HEAD_LENGTH, FrameReader} from '../../src/plumbing/stream/frames.js'
@@ -79,7 +79,7 @@ function defaultExtents(): ExtentSpec[] {
 export function streamHeader(spec: StreamSpec = {}): StreamHeader {
   const extents = spec.extents ?? defaultExtents()
   return {
-    format: 1,
+    format: STREAM_FORMAT,
     instance: 'sender',
     volume: {uuid: uuids.volume, name: 'mydata', size: MiB},
     branch: 'trunk',
@@ -162,14 +162,15 @@ function u64(value: number | bigint): Buffer {
 
 /**
  * Frames built field by field, right or wrong: u64 fields take bigints above 2^53, and
- * a record's crc is the right one for its fields unless one is given.
+ * a record's checksum is the right one for its fields unless one is given.
  */
 export const rawFrames = {
   header: (value: unknown): RawFrame => ({kind: RecordKind.header, payload: Buffer.from(JSON.stringify(value), 'utf8')}),
-  data: (offset: number | bigint, data: Buffer, crc?: number): RawFrame => {
+  data: (offset: number | bigint, data: Buffer, checksum?: bigint): RawFrame => {
     const prefix = Buffer.alloc(DATA_PREFIX_LENGTH)
     u64(offset).copy(prefix)
-    prefix.writeUInt32BE(crc ?? dataRecordCrc(prefix.subarray(0, DATA_CRC_AT), data), DATA_CRC_AT)
+    if (checksum === undefined) dataRecordChecksum(prefix.subarray(0, DATA_CHECKSUM_AT), data).copy(prefix, DATA_CHECKSUM_AT)
+    else prefix.writeBigUInt64BE(checksum, DATA_CHECKSUM_AT)
     return {kind: RecordKind.data, payload: Buffer.concat([prefix, data])}
   },
   zero: (offset: number | bigint, length: number | bigint, crc?: number): RawFrame => {
@@ -235,14 +236,14 @@ function edited(name: string, frames: readonly RawFrame[], edit: (frames: RawFra
 function fixRecordCrc(frame: RawFrame): void {
   const {kind, payload} = frame
   if (kind === RecordKind.data && payload.length >= DATA_PREFIX_LENGTH) {
-    payload.writeUInt32BE(dataRecordCrc(payload.subarray(0, DATA_CRC_AT), payload.subarray(DATA_PREFIX_LENGTH)), DATA_CRC_AT)
+    dataRecordChecksum(payload.subarray(0, DATA_CHECKSUM_AT), payload.subarray(DATA_PREFIX_LENGTH)).copy(payload, DATA_CHECKSUM_AT)
   } else if (kind === RecordKind.zero && payload.length === ZERO_PAYLOAD_LENGTH) {
     payload.writeUInt32BE(zeroRecordCrc(payload), ZERO_CRC_AT)
   }
 }
 
 /** Where a record's own CRC is in its payload. */
-const recordCrcAt = (kind: number): number => (kind === RecordKind.data ? DATA_CRC_AT : ZERO_CRC_AT)
+const recordCrcAt = (kind: number): number => (kind === RecordKind.data ? DATA_CHECKSUM_AT : ZERO_CRC_AT)
 
 const kindChar = (kind: number): string => String.fromCharCode(kind)
 const U64_VALUES = [2n ** 53n, 2n ** 63n, 2n ** 64n - 1n]
@@ -312,7 +313,8 @@ function* extents(frames: readonly RawFrame[], header: StreamHeader): Generator<
     for (const value of offsets.filter((v) => v >= 0 && v !== offset)) yield edited(`${what} offset ${value}`, frames, field(0, value))
     for (const value of U64_VALUES) yield edited(`${what} offset ${value}`, frames, field(0, value))
     const crcAt = recordCrcAt(frame.kind)
-    const checksum = new RegExp(`^${isData ? 'data' : 'zero'} record at stream byte ${offsetOfFrame(frames, i)}: checksum mismatch \\(recorded 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\\)$`)
+    const digits = isData ? 16 : 8
+    const checksum = new RegExp(`^${isData ? 'data' : 'zero'} record at stream byte ${offsetOfFrame(frames, i)}: checksum mismatch \\(recorded 0x[0-9a-f]{${digits}}, computed 0x[0-9a-f]{${digits}}\\)$`)
     const flips: [string, number][] = [['offset', 0], ...(isData ? [] : [['length', 8]] as [string, number][])]
     for (const [name, at] of flips) {
       for (let bit = 0; bit < 64; bit++) {

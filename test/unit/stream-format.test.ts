@@ -1,4 +1,5 @@
 import {expect} from 'chai'
+import {spawnSync} from 'node:child_process'
 import {PassThrough, Readable} from 'node:stream'
 import {FvmError} from '../../src/errors.js'
 import {StreamDecoder} from '../../src/plumbing/stream/decoder.js'
@@ -13,6 +14,7 @@ import {
   assembleStream, buildValidStream, chunked, decodeStream, encodeStream, type ExtentSpec, Random, type RawFrame, rawFrames,
   streamHeader, uuids,
 } from '../support/hostile-streams.js'
+import {needTools} from '../support/tools.js'
 
 const MiB = 1024 * 1024
 
@@ -101,7 +103,7 @@ describe('stream format', () => {
 
   describe('header checks', () => {
     const cases: [string, (h: {[key: string]: any}) => void, RegExp][] = [
-      ['a newer format', (h) => void (h.format = 2), /unsupported format 2 \(this fvm reads format 1\)/],
+      ['a newer format', (h) => void (h.format = 3), /unsupported format 3 \(this fvm reads format 2\)/],
       ['no format', (h) => void delete h.format, /missing field "format"/],
       ['an unknown field', (h) => void (h.compression = 'zstd'), /unknown field "compression"/],
       ['an unknown volume field', (h) => void (h.volume.extra = 1), /unknown field "volume.extra"/],
@@ -186,7 +188,7 @@ describe('stream format', () => {
     })
 
     it('a data record has its prefix', async () => {
-      await refused(stream([data(0, 512)], [{kind: RecordKind.data, payload: Buffer.alloc(5)}]), /^data record at stream byte \d+: 5 bytes, shorter than its 12-byte prefix$/)
+      await refused(stream([data(0, 512)], [{kind: RecordKind.data, payload: Buffer.alloc(5)}]), /^data record at stream byte \d+: 5 bytes, shorter than its 16-byte prefix$/)
     })
 
     it('a zero record has exactly its three fields', async () => {
@@ -218,19 +220,21 @@ describe('stream format', () => {
     })
 
     it('each data record matches its checksum', async () => {
-      const frame = rawFrames.data(65536, Buffer.alloc(512, 1), 0x12345678)
-      await refused(stream([data(65536, 512)], [frame]), /^data record at stream byte \d+: checksum mismatch \(recorded 0x12345678, computed 0x[0-9a-f]{8}\)$/)
+      const frame = rawFrames.data(65536, Buffer.alloc(512, 1), 0x123456789abcdef0n)
+      await refused(stream([data(65536, 512)], [frame]), /^data record at stream byte \d+: checksum mismatch \(recorded 0x123456789abcdef0, computed 0x[0-9a-f]{16}\)$/)
       const zero = rawFrames.zero(65536, 512, 0x12345678)
       await refused(stream([zeros(65536, 512)], [zero]), /^zero record at stream byte \d+: checksum mismatch \(recorded 0x12345678, computed 0x[0-9a-f]{8}\)$/)
     })
 
-    it('a record\'s checksum covers its offset, and a zero record\'s its length: CRC-32 of the payload without the crc', () => {
+    it('a data record\'s checksum is XXH64 of its offset and data (as xxhsum has it), a zero record\'s CRC-32 of its offset and length', function () {
+      needTools(this, 'xxhsum')
       const block = new Random(4).bytes(1024)
       const d1 = rawFrames.data(65536, block)
       const offsetField = d1.payload.subarray(0, 8)
-      expect(d1.payload.readUInt32BE(8)).to.equal(crc32(Buffer.concat([offsetField, block])))
-      expect(d1.payload.readUInt32BE(8)).to.equal(crc32(block, crc32(offsetField)))
-      expect(rawFrames.data(65536 + 512, block).payload.readUInt32BE(8)).not.to.equal(d1.payload.readUInt32BE(8))
+      const xxhsum = spawnSync('xxhsum', ['-H1', '-'], {input: Buffer.concat([offsetField, block]), encoding: 'utf8'})
+      expect(xxhsum.status, xxhsum.stderr).to.equal(0)
+      expect(d1.payload.subarray(8, 16).toString('hex')).to.equal(xxhsum.stdout.split(/\s/)[0])
+      expect(rawFrames.data(65536 + 512, block).payload.subarray(8, 16)).not.to.deep.equal(d1.payload.subarray(8, 16))
       const z1 = rawFrames.zero(65536, 512)
       expect(z1.payload.readUInt32BE(16)).to.equal(crc32(z1.payload.subarray(0, 16)))
       // What the encoder writes is what these frames hold.
@@ -238,12 +242,14 @@ describe('stream format', () => {
       encoder.header()
       expect(Buffer.concat(encoder.zero(65536, 512)).subarray(5)).to.deep.equal(z1.payload)
       const [head] = encoder.data(131072, block)
-      expect(head.subarray(5)).to.deep.equal(rawFrames.data(131072, block).payload.subarray(0, 12))
+      expect(head.subarray(5)).to.deep.equal(rawFrames.data(131072, block).payload.subarray(0, 16))
     })
 
     it('a damaged offset or length is a checksum mismatch at once, whatever it now says, with no trailer needed', async () => {
       // No trailer follows: a check left for the trailer would report truncation instead.
-      const checksum = (kind: string, at: number): RegExp => new RegExp(`^${kind} record at stream byte ${at}: checksum mismatch \\(recorded 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\\)$`)
+      const digits = (kind: string): number => (kind === 'data' ? 16 : 8)
+      const checksum = (kind: string, at: number): RegExp =>
+        new RegExp(`^${kind} record at stream byte ${at}: checksum mismatch \\(recorded 0x[0-9a-f]{${digits(kind)}}, computed 0x[0-9a-f]{${digits(kind)}}\\)$`)
       const announced = [zeros(0, 512), data(65536, 512)]
       const frames = [z(0, 512), d(65536, 512)]
       const headerLength = 5 + rawFrames.header(streamHeader({extents: announced})).payload.length
@@ -273,11 +279,11 @@ describe('stream format', () => {
     it('refuses an oversized data record from its frame head, before reading it', async () => {
       const valid = buildValidStream()
       const headerFrame = valid.subarray(0, 5 + valid.readUInt32BE(1))
-      const frames = new FrameReader(thenFail(headerFrame, encodeFrameHead(RecordKind.data, 12 + MAX_DATA + 1)))
+      const frames = new FrameReader(thenFail(headerFrame, encodeFrameHead(RecordKind.data, 16 + MAX_DATA + 1)))
       const decoder = new StreamDecoder(frames)
       await decoder.header()
       const error = await rejection(decoder.next())
-      expect(error.message).to.match(/^frame 'D' at stream byte \d+: length 4194317 is above its limit of 4194316$/)
+      expect(error.message).to.match(/^frame 'D' at stream byte \d+: length 4194321 is above its limit of 4194320$/)
     })
 
     it('refuses a second header and frames of other kinds among the records', async () => {
@@ -353,7 +359,7 @@ describe('stream format', () => {
       expect(zero.map((b) => b.length)).to.deep.equal([25])
       const block = Buffer.alloc(512, 7)
       const [head, body] = encoder.data(4096, block)
-      expect(head.length).to.equal(17)
+      expect(head.length).to.equal(21)
       expect(body).to.equal(block)
     })
 

@@ -34,7 +34,7 @@ function hexdump(bytes: Buffer): string {
 /** The stream the page's EXAMPLE section describes. */
 function exampleStream(): Buffer {
   const encoder = new StreamEncoder({
-    format: 1,
+    format: STREAM_FORMAT,
     instance: 'alpha',
     volume: {uuid: '6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a00', name: 'mydata', size: 1024 * 1024},
     branch: 'trunk',

@@ -10,7 +10,7 @@ import {type FrameLimits, FrameReader, encodeJsonFrame, parseJsonPayload} from '
 export const MESSAGE_KIND = 0x4d
 /** Control messages are small; lineage lists are the largest. */
 export const MAX_MESSAGE_LENGTH = 4 * 1024 * 1024
-export const PROTOCOL_VERSION = 1
+export const PROTOCOL_VERSION = 2
 /**
  * How far ahead a writer may get of what the pipe has taken: a few data records, so the
  * reader never waits on the writer's next disk read, and memory stays bounded.

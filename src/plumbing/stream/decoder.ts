@@ -10,7 +10,7 @@
 // offset); input that simply stops is StreamTruncated, which a receiver may resume.
 import {FvmError} from '../../errors.js'
 import {
-  checkHeader, crc32, DATA_CRC_AT, DATA_PREFIX_LENGTH, dataRecordCrc, ExtentTally, type ExtentKind, hex32, MAX_DATA, MAX_HEADER_LENGTH,
+  checkHeader, crc32, DATA_CHECKSUM_AT, DATA_PREFIX_LENGTH, dataRecordChecksum, ExtentTally, type ExtentKind, hex32, MAX_DATA, MAX_HEADER_LENGTH,
   readU64, RecordKind, type StreamCounts, type StreamHeader, TRAILER_PAYLOAD_LENGTH, ZERO_CRC_AT, ZERO_PAYLOAD_LENGTH, zeroRecordCrc,
 } from './format.js'
 import {type Frame, FRAME_HEAD_LENGTH, FrameReader, parseJsonPayload, StreamTruncated} from './frames.js'
@@ -122,7 +122,7 @@ export class StreamDecoder {
     const {payload} = frame
     if (payload.length < DATA_PREFIX_LENGTH) throw corrupt(`data record at stream byte ${frame.at}: ${payload.length} bytes, shorter than its ${DATA_PREFIX_LENGTH}-byte prefix`)
     const data = payload.subarray(DATA_PREFIX_LENGTH)
-    this.#verify(frame, 'data', payload.readUInt32BE(DATA_CRC_AT), dataRecordCrc(payload.subarray(0, DATA_CRC_AT), data))
+    this.#verify(frame, 'data', payload.subarray(DATA_CHECKSUM_AT, DATA_PREFIX_LENGTH), dataRecordChecksum(payload.subarray(0, DATA_CHECKSUM_AT), data))
     const offset = this.#offset(frame, 'data')
     this.#add(frame, tally, 'data', offset, data.length)
     this.#chain(frame, payload.subarray(0, DATA_PREFIX_LENGTH))
@@ -132,7 +132,7 @@ export class StreamDecoder {
   #zero(frame: Frame, tally: ExtentTally): ZeroRecord {
     const {payload} = frame
     if (payload.length !== ZERO_PAYLOAD_LENGTH) throw corrupt(`zero record at stream byte ${frame.at}: ${payload.length} bytes, not ${ZERO_PAYLOAD_LENGTH}`)
-    this.#verify(frame, 'zero', payload.readUInt32BE(ZERO_CRC_AT), zeroRecordCrc(payload))
+    this.#verify(frame, 'zero', payload.subarray(ZERO_CRC_AT, ZERO_PAYLOAD_LENGTH), u32(zeroRecordCrc(payload)))
     const offset = this.#offset(frame, 'zero')
     const length = readU64(payload, 8)
     if (length === undefined) throw corrupt(`zero extent at volume byte ${offset} (stream byte ${frame.at}): length of 2^53 or more`)
@@ -156,12 +156,12 @@ export class StreamDecoder {
   }
 
   /**
-   * Refuses a record whose own CRC does not match, before its offset or length is
+   * Refuses a record whose own checksum does not match, before its offset or length is
    * trusted for anything: the message names only where the record is in the stream.
    */
-  #verify(frame: Frame, kind: ExtentKind, recorded: number, computed: number): void {
-    if (recorded !== computed) {
-      throw corrupt(`${kind} record at stream byte ${frame.at}: checksum mismatch (recorded ${hex32(recorded)}, computed ${hex32(computed)})`)
+  #verify(frame: Frame, kind: ExtentKind, recorded: Buffer, computed: Buffer): void {
+    if (!recorded.equals(computed)) {
+      throw corrupt(`${kind} record at stream byte ${frame.at}: checksum mismatch (recorded ${hexBytes(recorded)}, computed ${hexBytes(computed)})`)
     }
   }
 
@@ -182,4 +182,16 @@ export class StreamDecoder {
     this.#head.writeUInt32BE(frame.payload.length, 1)
     this.#crc = crc32(covered, crc32(this.#head, this.#crc))
   }
+}
+
+/** A u32 as 4 bytes, big-endian, as a record stores it. */
+function u32(value: number): Buffer {
+  const bytes = Buffer.allocUnsafe(4)
+  bytes.writeUInt32BE(value)
+  return bytes
+}
+
+/** Bytes as a checksum is shown: 0x and their hex digits. */
+function hexBytes(bytes: Buffer): string {
+  return `0x${bytes.toString('hex')}`
 }

@@ -1,9 +1,9 @@
 // Writes a block-export stream (format.ts) as buffers to send in order. The data of a
-// 'D' record is returned as given, never copied: its crc chains over the offset field,
+// 'D' record is returned as given, never copied: its checksum is fed the offset field,
 // then the data, where it lies. The encoder holds its caller to the header: a
 // violation is a bug in the sender, so it throws a plain Error.
 import {
-  checkHeader, crc32, DATA_CRC_AT, DATA_PREFIX_LENGTH, dataRecordCrc, ExtentTally, type ExtentKind, RecordKind, type StreamHeader,
+  checkHeader, crc32, DATA_CHECKSUM_AT, DATA_PREFIX_LENGTH, dataRecordChecksum, ExtentTally, type ExtentKind, RecordKind, type StreamHeader,
   TRAILER_PAYLOAD_LENGTH, writeU64, ZERO_CRC_AT, ZERO_PAYLOAD_LENGTH, zeroRecordCrc,
 } from './format.js'
 import {encodeFrameHead, FRAME_HEAD_LENGTH} from './frames.js'
@@ -40,15 +40,14 @@ export class StreamEncoder {
     return [frame]
   }
 
-  /** A 'D' frame: its head and prefix (offset, crc), then `data` itself. */
+  /** A 'D' frame: its head and prefix (offset, checksum), then `data` itself. */
   data(offset: number, data: Buffer): Buffer[] {
     this.#extent('data', offset, data.length)
     const head = Buffer.allocUnsafe(FRAME_HEAD_LENGTH + DATA_PREFIX_LENGTH)
     head[0] = RecordKind.data
     head.writeUInt32BE(DATA_PREFIX_LENGTH + data.length, 1)
     writeU64(head, FRAME_HEAD_LENGTH, offset)
-    const crc = dataRecordCrc(head.subarray(FRAME_HEAD_LENGTH, FRAME_HEAD_LENGTH + DATA_CRC_AT), data)
-    head.writeUInt32BE(crc, FRAME_HEAD_LENGTH + DATA_CRC_AT)
+    dataRecordChecksum(head.subarray(FRAME_HEAD_LENGTH, FRAME_HEAD_LENGTH + DATA_CHECKSUM_AT), data).copy(head, FRAME_HEAD_LENGTH + DATA_CHECKSUM_AT)
     this.#crc = crc32(head, this.#crc)
     return [head, data]
   }
