@@ -21,7 +21,7 @@
 //
 // The rules live here once, for the encoder and the decoder both (see docs/fvm-stream.5.md).
 import zlib from 'node:zlib'
-import {createXXHash64} from 'hash-wasm'
+import xxhash64Module from 'hash-wasm/dist/xxhash64.umd.min.js'
 import {isUuid} from '../catalog/model.js'
 import {nameProblem} from '../names.js'
 
@@ -79,7 +79,7 @@ export type ExtentKind = 'data' | 'zero'
 export const crc32: (data: Uint8Array, value?: number) => number = zlib.crc32
 
 // Instantiated once, when the stream code loads (about 2 ms); used synchronously after.
-const xxh64 = await createXXHash64()
+const xxh64 = await xxhash64Module.createXXHash64()
 
 /**
  * A 'D' record's checksum: XXH64 (seed 0) of its 8 offset bytes followed by its data,
