@@ -9,30 +9,22 @@
 // does so for a child's stdio), for us too, and Node's event loop would then wait
 // inside read() for sshd's next bytes instead of getting on with finished writes.
 import {spawn} from 'node:child_process'
-import fs from 'node:fs'
+import type {StdioKind} from './stdio-kind.js'
 
 const F_SETPIPE_SZ = 1031
 /** /proc/sys/fs/pipe-max-size's default: any user may ask for it. */
 const PIPE_BYTES = 1024 * 1024
 /** Our stdin and stdout, and how perl opens each (flags as Fcntl names them): never waiting for the other end. */
-const STDIO = [{fd: 0, mode: 'O_RDONLY|O_NONBLOCK'}, {fd: 1, mode: 'O_WRONLY|O_NONBLOCK'}]
+const STDIO = [{fd: 0, name: 'stdin', mode: 'O_RDONLY|O_NONBLOCK'}, {fd: 1, name: 'stdout', mode: 'O_WRONLY|O_NONBLOCK'}] as const
 
-/** Enlarges stdin and stdout where they are pipes; returns without waiting. */
-export function enlargeStdioPipes(): void {
+/** Enlarges stdin and stdout where KINDS says they are pipes; returns without waiting. */
+export function enlargeStdioPipes(kinds: {stdin: StdioKind; stdout: StdioKind}): void {
   if (process.platform !== 'linux') return
-  const pipes = STDIO.filter(({fd}) => isPipe(fd))
+  const pipes = STDIO.filter(({name}) => kinds[name] === 'pipe')
   if (pipes.length === 0) return
   const opens = pipes.map(({fd, mode}) => `["/proc/${process.pid}/fd/${fd}", ${mode}]`).join(', ')
   const program = `use Fcntl; for (${opens}) { sysopen(my $pipe, $_->[0], $_->[1]) or next; fcntl($pipe, ${F_SETPIPE_SZ}, ${PIPE_BYTES}) }`
   const child = spawn('perl', ['-e', program], {stdio: 'ignore'})
   child.on('error', () => {})
   child.unref()
-}
-
-function isPipe(fd: number): boolean {
-  try {
-    return fs.fstatSync(fd).isFIFO()
-  } catch {
-    return false
-  }
 }

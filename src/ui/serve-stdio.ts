@@ -1,12 +1,12 @@
 // What `fvm serve` runs, with or without oclif: the settings an ssh forced command
 // allows, then the protocol on stdin and stdout.
-import fs from 'node:fs'
 import {serveRequest} from '../plumbing/replicate/forced-command.js'
 import {serve} from '../plumbing/replicate/serve.js'
 import {DescriptorInput} from '../plumbing/transport/descriptor-input.js'
 import {failpointFromEnv} from './failpoint.js'
 import {resolveHome} from './home-dir.js'
 import {enlargeStdioPipes} from './pipe-buffers.js'
+import {stdioKind} from './stdio-kind.js'
 
 export interface ServeFlags {
   /** --home, else $FVM_HOME. */
@@ -17,9 +17,10 @@ export interface ServeFlags {
 export async function serveStdio(flags: ServeFlags): Promise<void> {
   const original = process.env.SSH_ORIGINAL_COMMAND
   const settings = original === undefined ? flags : serveRequest(original, flags)
-  enlargeStdioPipes()
+  const kinds = {stdin: stdioKind(0), stdout: stdioKind(1)}
+  enlargeStdioPipes(kinds)
   // A pipe or socket (as ssh and a local client give us) is read without a Node stream: see DescriptorInput.
-  const input = isPipeOrSocket(0) ? new DescriptorInput(0) : process.stdin
+  const input = kinds.stdin === 'other' ? process.stdin : new DescriptorInput(0)
   try {
     await serve({
       home: resolveHome(settings.home),
@@ -31,14 +32,5 @@ export async function serveStdio(flags: ServeFlags): Promise<void> {
   } finally {
     // Input after the session (or a failed one) is not ours to wait for.
     input.destroy()
-  }
-}
-
-function isPipeOrSocket(fd: number): boolean {
-  try {
-    const stats = fs.fstatSync(fd)
-    return stats.isFIFO() || stats.isSocket()
-  } catch {
-    return false
   }
 }
