@@ -20,7 +20,9 @@ export default class Push extends FvmCommand<PushResult> {
     'remote branch THIS-INSTANCE/VOLUME/BRANCH in one commit. A push that is not a fast-forward is refused unless ' +
     '--force (the replaced head stays in the remote branch\'s reflog). An interrupted push resumes where it ' +
     'stopped. REMOTE is a remote\'s name (fvm remote add) or an address: ssh://[user@]host[:port][/home], ' +
-    '[user@]host:home, a host name, file:///path or a path. FVM_SSH replaces the ssh command (e.g. "ssh -F cfg").'
+    '[user@]host:home, a host name, file:///path or a path. FVM_SSH replaces the ssh command (e.g. "ssh -F cfg"). ' +
+    'ssh keeps its connection open for 60 s, so the next push, pull or fetch to the same place skips the handshake ' +
+    '(FVM_SSH_PERSIST=SECONDS; 0 keeps none).'
 
   static override examples = [
     {description: 'Every branch of every volume', command: '<%= config.bin %> <%= command.id %> beta'},

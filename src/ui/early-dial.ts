@@ -109,19 +109,13 @@ export function takeEarlyConnection(dial: Dial): Connection | undefined {
   early = undefined
   if (taken === undefined) return undefined
   if (isDeepStrictEqual([taken.dial.remote, taken.dial.argv], [dial.remote, dial.argv])) return taken.connection
-  stop(taken.connection)
+  taken.connection.kill()
   return undefined
 }
 
 /** Stops a connection started early that no command took. */
 export function dropEarlyConnection(): void {
-  if (early !== undefined) stop(early.connection)
+  early?.connection.kill()
   early = undefined
 }
 
-function stop(connection: Connection): void {
-  connection.kill()
-  // Unread, its pipes could keep this process waiting.
-  connection.input.destroy()
-  connection.output.destroy()
-}

@@ -12,6 +12,7 @@ import {FvmError} from '../../errors.js'
 import type {RemoteConfig} from '../config.js'
 import {nameProblem} from '../names.js'
 import {type ParseAddressOptions, type RemoteAddress, formatRemoteAddress, parseRemoteAddress, sshArgv} from './address.js'
+import {type SshReuse, reuseOptions} from './ssh-reuse.js'
 
 export interface ConnectOptions extends ParseAddressOptions {
   /** This instance's home: where configured remotes are looked up. */
@@ -20,6 +21,8 @@ export interface ConnectOptions extends ParseAddressOptions {
   remote: string
   /** The ssh client and its leading options (FVM_SSH split); default ["ssh"]. */
   sshCommand?: string[]
+  /** Where and how long ssh keeps a connection open for the next command; none: ssh runs as given. */
+  sshReuse?: SshReuse
   /** The argv that runs this very fvm, for local remotes: [node, bin/fvm.js]. */
   localFvm: string[]
   /** The fvm program on the far side of ssh. */
@@ -67,10 +70,10 @@ export function resolveRemote(o: Pick<ConnectOptions, 'home' | 'remote' | 'cwd' 
 /** The program that reaches REMOTE's `fvm serve`: ssh, or this fvm for a local instance. */
 export function planDial(o: ConnectOptions, configured: RemoteLookup): Dial {
   const {remote, address} = resolveRemote(o, configured)
-  const argv =
-    address.kind === 'local'
-      ? [...o.localFvm, 'serve', '--home', address.home]
-      : sshArgv(address, o.sshCommand ?? ['ssh'], [o.remoteFvm ?? 'fvm', 'serve', ...(address.home === undefined ? [] : ['--home', address.home])])
+  if (address.kind === 'local') return {remote, address, argv: [...o.localFvm, 'serve', '--home', address.home]}
+  const ssh = o.sshCommand ?? ['ssh']
+  const reuse = reuseOptions(o.sshReuse, ssh, [String(address.port ?? ''), address.user ?? '', address.host])
+  const argv = sshArgv(address, [...ssh, ...reuse], [o.remoteFvm ?? 'fvm', 'serve', ...(address.home === undefined ? [] : ['--home', address.home])])
   return {remote, address, argv}
 }
 
@@ -126,6 +129,10 @@ export function startConnection(dial: Dial): Connection {
     },
     kill(): void {
       child.kill('SIGKILL')
+      // Closed here too: over a reused ssh connection the session, and the other side, go on while they are open.
+      // Its stderr is read to the end still: its last lines say why it stopped.
+      child.stdin.destroy()
+      child.stdout.destroy()
     },
     lastError: () => lastError ?? lastLine,
   }
