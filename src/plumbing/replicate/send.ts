@@ -13,6 +13,8 @@ import type {Session} from './session.js'
 
 /** Data records read ahead or waiting in the pipe's queue: more than the session's write-ahead holds. */
 const SEND_BUFFERS = 8
+/** A stream this long is worth a larger socket buffer (perl's start, ~4 ms, does not pay off on a short one). */
+const LONG_STREAM_BYTES = 64 * 2 ** 20
 
 /** Crash points of a transfer, for the resume tests: before each data extent is sent; after each is applied. */
 export const TRANSFER_FAILPOINTS = ['send.extent', 'receive.extent'] as const
@@ -122,6 +124,7 @@ export async function sendStream(
 ): Promise<void> {
   const encoder = new StreamEncoder(header)
   const buffers = new BufferPool(SEND_BUFFERS, MAX_DATA)
+  if (header.dataBytes >= LONG_STREAM_BYTES) session.enlargeSendBuffer()
   await session.write(encoder.header())
   let sent = 0
   for (const e of extents) {

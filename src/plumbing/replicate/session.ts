@@ -6,6 +6,7 @@
 import type {Writable} from 'node:stream'
 import {type ExitCodeName, FvmError} from '../../errors.js'
 import {type FrameLimits, FrameReader, encodeJsonFrame, parseJsonPayload} from '../stream/frames.js'
+import {enlargeSendBuffer} from '../transport/send-buffer.js'
 
 export const MESSAGE_KIND = 0x4d
 /** Control messages are small; lineage lists are the largest. */
@@ -38,6 +39,11 @@ export class Session {
     output.on('error', (error) => {
       this.#outputError ??= error
     })
+  }
+
+  /** Asks for a larger send buffer under the output (see send-buffer.ts), for a long stream about to be written. */
+  enlargeSendBuffer(): void {
+    enlargeSendBuffer(this.#output)
   }
 
   get bytesSent(): number {
