@@ -38,6 +38,8 @@ function recordedQuota(quota: number | null, state: CatalogState): number | null
  * the caller waits on something else. Nothing else may commit in between.
  */
 export interface PreparedOperation<R> {
+  /** What commit() will return, known before it. */
+  readonly result: R
   /** The two-phase commit; returns the operation's result. */
   commit(): R
   /** Drops the pool's changes; nothing was written. */
@@ -74,6 +76,7 @@ export function prepareOperation<R>(instance: OpenInstance, operation: Operation
     preparing.delete(instance)
   }
   return {
+    result: mutation.result,
     commit() {
       settle()
       undo(() => catalog.prepare(current + 1, state))

@@ -47,20 +47,30 @@ export async function withConnection<R>(o: ConnectOptions, fn: (dialled: Dialled
   }
 }
 
-/** Greets the other side, runs fn, says goodbye and waits for the other side to exit. */
-export async function withPeer<R>(instance: OpenInstance, dialled: Dialled, fn: (peer: Peer) => Promise<R>): Promise<R> {
+/**
+ * Greets the other side, runs fn, says goodbye and waits for the other side to exit.
+ * whileGreeting runs between our hello and the other side's (which opens its instance
+ * first), and fn gets what it returned.
+ */
+export async function withPeer<R, W = undefined>(
+  instance: OpenInstance,
+  dialled: Dialled,
+  fn: (peer: Peer, early: W | undefined) => Promise<R>,
+  whileGreeting?: () => W,
+): Promise<R> {
   const {connection} = dialled
   dialled.listen()
   const session = new Session(connection.input, connection.output)
   try {
     await session.send({op: 'hello', protocol: PROTOCOL_VERSION, instance: {name: instance.config.name, uuid: instance.config.uuid}})
+    const early = whileGreeting?.()
     const hello = await session.receive(['hello'], 'greeting the other side')
     const other = field(hello, 'instance', 'object') as {name?: unknown; uuid?: unknown}
     const name = checkName('instance', String(other.name))
     if (other.uuid === instance.config.uuid) {
       throw new FvmError('usage', `"${dialled.given}" is this instance ("${name}")`, {hint: 'push to or pull from another instance'})
     }
-    const result = await fn({session, name, uuid: String(other.uuid), remote: connection.remote})
+    const result = await fn({session, name, uuid: String(other.uuid), remote: connection.remote}, early)
     await session.send({op: 'bye'})
     await session.end()
     await connection.close()

@@ -78,12 +78,17 @@ export async function push(o: PushOptions): Promise<PushResult> {
       if (as !== undefined && new Set(branches.map((b) => b.split('/')[0])).size > 1) {
         throw new FvmError('usage', `--as names one volume, but ${o.refs.join(', ') || 'everything'} is more than one`)
       }
-      const early = branches.length === 1 && !o.dryRun ? likelyStream(instance, branches[0]) : undefined
-      return withPeer(instance, dialled, async (peer) => {
-        const pushed: PushedBranch[] = []
-        for (const branch of branches) pushed.push(await pushBranch(instance, peer, branch, o, as, early))
-        return {remote: peer.remote ?? o.remote, instance: peer.name, dryRun: o.dryRun, branches: pushed, bytesSent: peer.session.bytesSent, peer: peer.remote}
-      })
+      const guess = (): LikelyStream | undefined => (branches.length === 1 && !o.dryRun ? likelyStream(instance, branches[0]) : undefined)
+      return withPeer(
+        instance,
+        dialled,
+        async (peer, early) => {
+          const pushed: PushedBranch[] = []
+          for (const branch of branches) pushed.push(await pushBranch(instance, peer, branch, o, as, early))
+          return {remote: peer.remote ?? o.remote, instance: peer.name, dryRun: o.dryRun, branches: pushed, bytesSent: peer.session.bytesSent, peer: peer.remote}
+        },
+        guess,
+      )
     }),
   )
   const {peer, ...pushResult} = result
@@ -111,7 +116,7 @@ async function askRemote(peer: Peer, instanceName: string, volume: Volume, branc
   return {head: field(answer, 'head', 'string', {nullable: true}), have: new Set(have as string[]), receiving}
 }
 
-/** The most extents a walk done early may find: a wrong guess then costs at most about as long as ssh takes to connect. */
+/** The most extents a walk done early may find: a wrong guess then costs little more than the greeting it overlaps. */
 const LIKELY_STREAM_EXTENTS = 4096
 
 /** The delta walk of a push, done before the other side answers, and the base it is against. */
@@ -122,12 +127,12 @@ interface LikelyStream {
 }
 
 /**
- * The stream a push of the branch will most likely send, worked out while the connection
- * is still being made (the walk is the one step between the other side's answer and the
- * data that costs much): against the snapshot the branch was last pushed as, when it was
- * pushed to one instance only, and from the branch's device, which the push's snapshot
- * of it will map the same as (the open instance is locked: nothing writes in between).
- * None for a walk longer than a guess is worth.
+ * The stream a push of the branch will most likely send, worked out while the other side
+ * opens its instance to answer our hello (the walk is the one step between its answer
+ * and the data that costs much): against the snapshot the branch was last pushed as,
+ * when it was pushed to one instance only, and from the branch's device, which the
+ * push's snapshot of it will map the same as (the open instance is locked: nothing
+ * writes in between). None for a walk longer than a guess is worth.
  */
 function likelyStream(instance: OpenInstance, ref: string): LikelyStream | undefined {
   const state = instance.catalog.committed().value

@@ -22,7 +22,7 @@ import {BufferPool} from '../stream/buffer-pool.js'
 import {StreamDecoder} from '../stream/decoder.js'
 import {DATA_PREFIX_LENGTH, MAX_DATA, RecordKind, type StreamHeader} from '../stream/format.js'
 import type {FrameReader} from '../stream/frames.js'
-import {commitOperation, commitOperationAfter} from '../transaction.js'
+import {type PreparedOperation, commitOperation, commitOperationAfter, prepareOperation} from '../transaction.js'
 
 /**
  * Progress commits: about 16 per stream, so a resume repeats little of it; never over
@@ -46,7 +46,12 @@ export function progressCommitDue(dataBytes: number): (sinceLast: number, receiv
 }
 
 export function stageReceive(instance: OpenInstance, request: ReceiveRequest, ctx: InstanceContext): BeginReceiveResult {
-  return commitOperation(instance, (state, context) => beginReceive(state, request, context), ctx)
+  return prepareStaging(instance, request, ctx).commit()
+}
+
+/** stageReceive in two steps: where the stream will start is known before the staging is committed. */
+export function prepareStaging(instance: OpenInstance, request: ReceiveRequest, ctx: InstanceContext): PreparedOperation<BeginReceiveResult> {
+  return prepareOperation(instance, (state, context) => beginReceive(state, request, context), ctx)
 }
 
 /** Told the data bytes received so far. */

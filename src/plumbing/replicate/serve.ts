@@ -6,7 +6,7 @@ import type {Writable} from 'node:stream'
 import {FvmError} from '../../errors.js'
 import type {ReceiveRequest} from '../catalog/ops-receive.js'
 import {type InstanceContext, type OpenInstance, withInstanceAsync} from '../instance-open.js'
-import {applyStream, stageReceive} from './receive.js'
+import {applyStream, prepareStaging} from './receive.js'
 import {type Message, PROTOCOL_VERSION, Session} from './session.js'
 import {branchToSend, receiveRequestOf, remoteState, sendRequested, recordSent} from './negotiate.js'
 
@@ -50,8 +50,15 @@ async function answer(session: Session, instance: OpenInstance, request: Message
     case 'receive': {
       if (o.readOnly) throw new FvmError('usage', `instance "${instance.config.name}" is served read-only: it takes no pushes`)
       const receive: ReceiveRequest = receiveRequestOf(request)
-      const staged = stageReceive(instance, receive, o)
-      await session.send({op: 'ready', received: staged.received, resumed: staged.resumed})
+      // Ready is sent first: the staging's commit then overlaps the sender's first reads and their way here.
+      const staging = prepareStaging(instance, receive, o)
+      try {
+        await session.send({op: 'ready', received: staging.result.received, resumed: staging.result.resumed})
+      } catch (error) {
+        staging.abandon()
+        throw error
+      }
+      const staged = staging.commit()
       const result = await applyStream(session.reader, {instance, ctx: o, request: receive, staged})
       return session.send({op: 'received', ...result})
     }
