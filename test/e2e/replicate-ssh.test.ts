@@ -1,5 +1,7 @@
 // push and pull over a real sshd on 127.0.0.1 (test/support/sshd.ts), with ssh found
-// through FVM_SSH; and through a forced-command key, which runs only `fvm serve`.
+// through FVM_SSH; through a forced-command key, which runs only `fvm serve`; and over the
+// connection a previous command left open (sshd accepts one login), which a forced-command
+// key does not share, a stopped sshd takes with it, and FVM_SSH_PERSIST=0 does not keep.
 import {expect} from 'chai'
 import {spawnSync} from 'node:child_process'
 import fs from 'node:fs'
@@ -116,5 +118,83 @@ describe('push and pull over ssh', function () {
     const r = fvm(['push', `fvm-test:${beta}`, 'mydata/trunk', '--home', alpha], {env: {FVM_SSH: path.join(dir, 'no-such-ssh')}})
     expect(r.status, r.stderr).to.equal(7)
     expect(r.stderr.trim().split('\n')[0]).to.match(/^error: cannot reach "fvm-test:.*": spawn .*no-such-ssh ENOENT$/)
+  })
+
+  // fvm keeps ssh's connection open for the next command (src/plumbing/transport/ssh-reuse.ts).
+  describe('keeping the connection open', () => {
+    /** Where these tests' control sockets go (XDG_RUNTIME_DIR/fvm-ssh). */
+    let runtime: string
+    before(() => {
+      runtime = path.join(dir, 'run')
+      fs.mkdirSync(runtime, {mode: 0o700})
+    })
+
+    /** Logins sshd has accepted so far. */
+    const logins = (server: TestSshd = sshd): number => (fs.readFileSync(path.join(server.dir, 'sshd.log'), 'utf8').match(/^.*Accepted publickey/gm) ?? []).length
+    const sockets = (): string[] => (fs.existsSync(path.join(runtime, 'fvm-ssh')) ? fs.readdirSync(path.join(runtime, 'fvm-ssh')) : [])
+    const push = (to: string, server: TestSshd = sshd, env: NodeJS.ProcessEnv = {}) =>
+      fvm(['push', to, 'mydata/trunk', '--home', alpha, '--json'], {env: {FVM_SSH: server.sshCommand, XDG_RUNTIME_DIR: runtime, ...env}})
+
+    it('runs the next push over the connection the first one left open', () => {
+      const before = logins()
+      const first = push(`fvm-test:${beta}`)
+      expect(first.status, first.stderr).to.equal(0)
+      expect(logins()).to.equal(before + 1)
+      expect(sockets()).to.have.length(1)
+      fill(alpha, 'mydata/trunk', MiB, 65536)
+      const second = push(`fvm-test:${beta}`)
+      expect(second.status, second.stderr).to.equal(0)
+      expect(JSON.parse(second.stdout).branches[0]).to.include({action: 'fast-forward'})
+      expect(logins(), 'a second login').to.equal(before + 1)
+      expect(contentHash(beta, 'alpha/mydata/trunk')).to.equal(contentHash(alpha, 'mydata/trunk'))
+    })
+
+    it('gives a forced-command key a connection of its own', () => {
+      const before = logins()
+      const viaKey = push('fvm-forced')
+      expect(viaKey.status, viaKey.stderr).to.equal(0)
+      expect(JSON.parse(viaKey.stdout).instance).to.equal('gamma')
+      expect(logins()).to.equal(before + 1)
+      expect(sockets()).to.have.length(2)
+      // Still served by the forced command: another home is refused.
+      const elsewhere = push(`fvm-forced:${beta}`)
+      expect(elsewhere.status).to.equal(7)
+      expect(JSON.parse(elsewhere.stdout).error.message).to.match(/serves the instance at/)
+    })
+
+    it('keeps no connection with FVM_SSH_PERSIST=0', () => {
+      const kept = sockets()
+      const before = logins()
+      for (let i = 0; i < 2; i++) {
+        fill(alpha, 'mydata/trunk', 0, 65536)
+        const r = push(`fvm-test:${beta}`, sshd, {FVM_SSH_PERSIST: '0'})
+        expect(r.status, r.stderr).to.equal(0)
+      }
+      expect(logins()).to.equal(before + 2)
+      expect(sockets()).to.deep.equal(kept)
+    })
+
+    it('loses the kept connection with its sshd: the next push fails as it would without one', async () => {
+      const other = await startSshd()
+      try {
+        const first = push(`fvm-test:${beta}`, other)
+        expect(first.status, first.stderr).to.equal(0)
+        expect(logins(other)).to.equal(1)
+      } finally {
+        await other.stop()
+      }
+      fill(alpha, 'mydata/trunk', 0, 65536)
+      const after = push(`fvm-test:${beta}`, other)
+      expect(after.status, after.stdout).to.equal(7)
+      expect(JSON.parse(after.stdout).error.message).to.match(/connection|closed|reach/)
+    })
+
+    it('refuses an FVM_SSH_PERSIST that is not a number of seconds', () => {
+      for (const value of ['soon', '-1', '1e3', '86401']) {
+        const r = push(`fvm-test:${beta}`, sshd, {FVM_SSH_PERSIST: value})
+        expect(r.status, value).to.equal(2)
+        expect(JSON.parse(r.stdout).error.message).to.equal(`invalid FVM_SSH_PERSIST "${value}": not a number of seconds from 0 to 86400`)
+      }
+    })
   })
 })

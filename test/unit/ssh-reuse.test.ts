@@ -1,6 +1,6 @@
 // Connection reuse: which ssh commands get ControlMaster options, one socket per command
 // line and destination, and only in a directory closed to others; the options checked by
-// the real ssh -G. Reuse over a real sshd is in test/e2e/ssh-reuse.test.ts.
+// the real ssh -G. Reuse over a real sshd is in test/e2e/replicate-ssh.test.ts.
 import {expect} from 'chai'
 import {spawnSync} from 'node:child_process'
 import fs from 'node:fs'
