@@ -42,13 +42,18 @@ function sshReuse(persist: string | undefined): SshReuse {
   const uid = process.getuid?.()
   const runtime = process.env.XDG_RUNTIME_DIR
   const dir = runtime !== undefined && path.isAbsolute(runtime) ? path.join(runtime, 'fvm-ssh') : path.join(os.tmpdir(), `fvm-ssh-${uid}`)
-  if (persist === undefined || persist.trim() === '') return {dir, uid: uid ?? -1, persistSeconds: uid === undefined ? 0 : DEFAULT_PERSIST_SECONDS}
-  if (!/^\d+$/.test(persist.trim()) || Number(persist) > MAX_PERSIST_SECONDS) {
-    throw new FvmError('usage', `invalid FVM_SSH_PERSIST "${persist}": not a number of seconds from 0 to ${MAX_PERSIST_SECONDS}`, {
+  const seconds = persist === undefined || persist.trim() === '' ? DEFAULT_PERSIST_SECONDS : persistSeconds(persist)
+  // Without a uid to check the directory's owner against, nothing is kept.
+  return {dir, uid: uid ?? -1, persistSeconds: uid === undefined ? 0 : seconds}
+}
+
+function persistSeconds(text: string): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) > MAX_PERSIST_SECONDS) {
+    throw new FvmError('usage', `invalid FVM_SSH_PERSIST "${text}": not a number of seconds from 0 to ${MAX_PERSIST_SECONDS}`, {
       hint: 'FVM_SSH_PERSIST=0 keeps no ssh connection open after a command',
     })
   }
-  return {dir, uid: uid ?? -1, persistSeconds: uid === undefined ? 0 : Number(persist)}
+  return Number(text)
 }
 
 /** The other side's stderr, shown as git shows it. */
