@@ -189,6 +189,20 @@ describe('push and pull over ssh', function () {
       expect(JSON.parse(after.stdout).error.message).to.match(/connection|closed|reach/)
     })
 
+    it('does not pass on what ssh says when another command is opening the connection at the same time', () => {
+      // An ssh that says it first, as the second of two at once does, then goes on as ssh.
+      const bin = path.join(dir, 'racing-bin')
+      fs.mkdirSync(bin)
+      const ssh = path.join(bin, 'ssh')
+      fs.writeFileSync(ssh, '#!/bin/sh\necho "ControlSocket /x/y already exists, disabling multiplexing" >&2\nexec ssh "$@"\n', {mode: 0o755})
+      fill(alpha, 'mydata/trunk', 0, 65536)
+      const r = push(`fvm-test:${beta}`, {...sshd, sshCommand: [ssh, ...sshd.sshArgv.slice(1)].join(' ')})
+      expect(r.status, r.stderr).to.equal(0)
+      expect(r.stderr).to.not.include('ControlSocket')
+      const plain = push(`fvm-test:${beta}`, {...sshd, sshCommand: [ssh, ...sshd.sshArgv.slice(1)].join(' ')}, {FVM_SSH_PERSIST: '0'})
+      expect(plain.stderr, 'without reuse it is not ours to hide').to.include('remote: ControlSocket /x/y already exists')
+    })
+
     it('refuses an FVM_SSH_PERSIST that is not a number of seconds', () => {
       for (const value of ['soon', '-1', '1e3', '86401']) {
         const r = push(`fvm-test:${beta}`, sshd, {FVM_SSH_PERSIST: value})

@@ -39,7 +39,12 @@ export interface Dial {
   remote: string | null
   address: RemoteAddress
   argv: string[]
+  /** ssh was asked to keep its connection open for the next command (ssh-reuse.ts). */
+  reusing?: boolean
 }
+
+/** What ssh says when another command is opening the connection to keep: this one goes on without it. */
+const REUSE_RACE = /^ControlSocket .* already exists, disabling multiplexing\r?$/
 
 export interface Connection {
   /** The configured remote's name, if REMOTE was one. */
@@ -74,7 +79,7 @@ export function planDial(o: ConnectOptions, configured: RemoteLookup): Dial {
   const ssh = o.sshCommand ?? ['ssh']
   const reuse = reuseOptions(o.sshReuse, ssh, [String(address.port ?? ''), address.user ?? '', address.host])
   const argv = sshArgv(address, [...ssh, ...reuse], [o.remoteFvm ?? 'fvm', 'serve', ...(address.home === undefined ? [] : ['--home', address.home])])
-  return {remote, address, argv}
+  return {remote, address, argv, reusing: reuse.length > 0}
 }
 
 /** Starts the dial's program; its stdin and stdout are the connection. */
@@ -95,6 +100,7 @@ export function startConnection(dial: Dial): Connection {
   const held: string[] = []
   let listener: ((line: string) => void) | undefined
   const onLine = (line: string): void => {
+    if (dial.reusing === true && REUSE_RACE.test(line)) return
     if (/^error: /.test(line)) lastError = line.slice('error: '.length)
     else if (line.trim() !== '' && !/^hint: /.test(line)) lastLine = line.trim()
     if (listener) listener(line)
