@@ -49,7 +49,7 @@ export async function pushBenchmarks(): Promise<Benchmark[]> {
   // The anchors' open connection: a master started now, which they join and never become.
   const anchorSocket = path.join(work, 'anchor-ssh')
   run([...sshd.sshArgv, '-o', 'ControlMaster=yes', '-o', `ControlPath=${anchorSocket}`, '-o', 'ControlPersist=yes', '-f', '-N', 'fvm-test'])
-  const anchorSsh: TestSshd = {...sshd, sshArgv: [...sshd.sshArgv, '-o', 'ControlMaster=no', '-o', `ControlPath=${anchorSocket}`]}
+  const anchorSsh = {sshArgv: [...sshd.sshArgv, '-o', 'ControlMaster=no', '-o', `ControlPath=${anchorSocket}`]}
   const image = path.join(work, 'image')
   const alpha = path.join(work, 'alpha')
   const beta = path.join(work, 'beta')
@@ -98,7 +98,7 @@ export async function pushBenchmarks(): Promise<Benchmark[]> {
     run(['sync'])
   }
   // --ignore-times: rsync's quick check (same size and time) must never skip the delta transfer being measured.
-  const rsyncOver = (ssh: TestSshd): string[] => ['rsync', '--inplace', '--no-whole-file', '--ignore-times', '-e', ssh.sshArgv.join(' '), image, `fvm-test:${rsyncCopy}`]
+  const rsyncOver = (ssh: Pick<TestSshd, 'sshArgv'>): string[] => ['rsync', '--inplace', '--no-whole-file', '--ignore-times', '-e', ssh.sshArgv.join(' '), image, `fvm-test:${rsyncCopy}`]
   const rsync = rsyncOver(anchorSsh)
   const receiverPeak = (): void => {
     const peaks = fs.existsSync(receiverRss) ? fs.readFileSync(receiverRss, 'utf8').trim().split('\n').map(Number) : []

@@ -2,13 +2,12 @@
 // another. A pipe holds 64 KiB, so sshd wakes for every 64 KiB it moves, and a
 // receiver that stops to update its btrees stalls it at once. 1 MiB pipes cut both:
 // measured here, an incremental push took about 10% less time, a full one 9-14% less.
-// Node cannot call fcntl, so a perl one-liner does it for us (perl is part of every
-// Debian-based system); without perl, or on a kernel that refuses, the pipes stay as
+// perl does it (perl.ts); without perl, or on a kernel that refuses, the pipes stay as
 // they were, which only costs speed. Perl opens the pipes anew through /proc rather
 // than inheriting our descriptors: a child started with them makes them blocking (libuv
 // does so for a child's stdio), for us too, and Node's event loop would then wait
 // inside read() for sshd's next bytes instead of getting on with finished writes.
-import {spawn} from 'node:child_process'
+import {perlInBackground} from '../plumbing/transport/perl.js'
 import type {StdioKind} from './stdio-kind.js'
 
 const F_SETPIPE_SZ = 1031
@@ -24,7 +23,5 @@ export function enlargeStdioPipes(kinds: {stdin: StdioKind; stdout: StdioKind}):
   if (pipes.length === 0) return
   const opens = pipes.map(({fd, mode}) => `["/proc/${process.pid}/fd/${fd}", ${mode}]`).join(', ')
   const program = `use Fcntl; for (${opens}) { sysopen(my $pipe, $_->[0], $_->[1]) or next; fcntl($pipe, ${F_SETPIPE_SZ}, ${PIPE_BYTES}) }`
-  const child = spawn('perl', ['-e', program], {stdio: 'ignore'})
-  child.on('error', () => {})
-  child.unref()
+  perlInBackground(program)
 }

@@ -311,7 +311,7 @@ function shellQuote(word: string): string {
  * The anchor for fvm push, as a benchmark Command: `cat FILE | ssh fvm-test 'cat > /dev/null'`,
  * with ssh's default cipher or `cipher`. pipefail, so an unreadable FILE fails the run.
  */
-export function sshCatCommand(sshd: TestSshd, file: string, cipher?: string): {label: string, argv: string[]} {
+export function sshCatCommand(sshd: Pick<TestSshd, 'sshArgv'>, file: string, cipher?: string): {label: string, argv: string[]} {
   const cipherArgs = cipher === undefined ? [] : ['-c', cipher]
   const ssh = [...sshd.sshArgv, ...cipherArgs, 'fvm-test', 'cat > /dev/null']
   return {

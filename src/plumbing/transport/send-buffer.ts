@@ -1,13 +1,13 @@
 // The stream a push sends goes into a Unix socket to ssh (Node gives a child a socket
 // pair for its stdin), which holds 208 KiB by default: the sending fvm fills it in a
 // moment, then sleeps until ssh has read a little, thousands of times a second. Asking
-// for 4 MiB cut a full push of 4 GiB from 9.7 s to 8.9 s here. Node cannot set socket
-// options on it, so perl does, on the descriptor handed to it as its fd 3 (libuv makes
-// a child's fds 0-2 blocking, which would change them for us too; fd 3 it leaves as it
-// is). Root may take any size (SO_SNDBUFFORCE); anyone else gets up to net.core.wmem_max.
-// Without perl, or where the kernel refuses, the socket stays as it was: only slower.
-import {spawn} from 'node:child_process'
+// for 4 MiB cut a full push of 4 GiB from 9.7 s to 8.9 s here. perl sets it (perl.ts)
+// on the descriptor handed to it as its fd 3: libuv makes a child's fds 0-2 blocking,
+// which would change them for us too, and leaves fd 3 as it is. Root may take any size
+// (SO_SNDBUFFORCE); anyone else gets up to net.core.wmem_max. Where the kernel refuses,
+// the socket stays as it was: only slower.
 import type {Writable} from 'node:stream'
+import {perlInBackground} from './perl.js'
 
 export const SEND_BUFFER_BYTES = 4 * 1024 * 1024
 
@@ -21,7 +21,5 @@ export function enlargeSendBuffer(output: Writable): void {
   if (typeof fd !== 'number' || fd < 0) return
   const force = SO_SNDBUFFORCE === undefined ? '' : `setsockopt($s, SOL_SOCKET, ${SO_SNDBUFFORCE}, $size) or `
   const program = `use Socket; open(my $s, "+<&=", 3) or exit; my $size = pack("i", ${SEND_BUFFER_BYTES}); ${force}setsockopt($s, SOL_SOCKET, SO_SNDBUF, $size)`
-  const child = spawn('perl', ['-e', program], {stdio: ['ignore', 'ignore', 'ignore', fd]})
-  child.on('error', () => {})
-  child.unref()
+  perlInBackground(program, fd)
 }

@@ -19,8 +19,11 @@ export interface SshReuse {
   persistSeconds: number
 }
 
-/** A socket path's limit (sun_path) less what ssh appends while it sets the socket up. */
-const MAX_SOCKET_PATH = 107 - '.XXXXXXXXXXXXXXXX'.length
+/** sun_path holds 108 bytes with the terminating NUL. */
+const SOCKET_PATH_LIMIT = 107
+/** ssh makes the socket under a temporary name first: the path, a dot and 16 random characters. */
+const SSH_TEMPORARY_SUFFIX = 17
+const MAX_SOCKET_PATH = SOCKET_PATH_LIMIT - SSH_TEMPORARY_SUFFIX
 
 /** The options that make sshCommand reuse a connection to the destination (ssh's words after the options: -p, -l, host), or none. */
 export function reuseOptions(reuse: SshReuse | undefined, sshCommand: readonly string[], destination: readonly string[]): string[] {
